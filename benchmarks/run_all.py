@@ -1,0 +1,107 @@
+"""Run every benchmark (Shipyard vs MLflow 3, same machine, same run) and save the results.
+
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only ingest,search]
+
+Each benchmark runs in its own process; its JSON lands under its name in
+``benchmarks/results/latest.json`` (``latest-quick.json`` with ``--quick``), next to the machine
+description and a summary with each target. Progress goes to stderr, the whole result to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from _harness import BENCH_DIR, MLFLOW_PYTHON, MLFLOW_SIDE, ROOT, Json, emit, log, machine
+
+BENCHMARKS = ("ingest", "hotpath", "search", "history", "artifacts")
+RESULTS = BENCH_DIR / "results"
+
+
+def run_one(name: str, quick: bool) -> Json:
+    """Run ``bench_<name>.py`` in a fresh process and return its JSON (or the failure)."""
+    argv = [sys.executable, str(BENCH_DIR / f"bench_{name}.py"), *(["--quick"] if quick else [])]
+    log(f"=== {name} ===")
+    start = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.PIPE, cwd=ROOT, check=False)
+    elapsed = round(time.perf_counter() - start, 1)
+    if done.returncode != 0:
+        log(f"{name} FAILED (exit {done.returncode})")
+        return {"benchmark": name, "error": f"exit code {done.returncode}", "wall_s": elapsed}
+    result: Json = json.loads(done.stdout)
+    result["wall_s"] = elapsed
+    return result
+
+
+def versions() -> Json:
+    """Versions of both systems and the commit measured."""
+    mlflow = subprocess.run(
+        [str(MLFLOW_PYTHON), "-c", "import mlflow; print(mlflow.__version__)"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+        check=False,
+    )  # fmt: skip
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        ours = version("shipyard")
+    except PackageNotFoundError:
+        ours = "unknown"
+    return {
+        "shipyard": ours,
+        "mlflow": mlflow.stdout.strip() or "missing",
+        "commit": commit.stdout.strip() or "uncommitted",
+    }
+
+
+def summary(results: dict[str, Json]) -> list[dict[str, Any]]:
+    """One line per benchmark: its target and whether this run met it."""
+    return [
+        {"benchmark": name, "target": r.get("target"), "meets_target": r.get("meets_target")}
+        for name, r in results.items()
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen benchmarks, write the results file, print it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
+    args = parser.parse_args(argv)
+    chosen = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(chosen) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+    if not MLFLOW_PYTHON.exists():
+        parser.error(f"MLflow is missing at {MLFLOW_PYTHON}: run benchmarks/setup_mlflow.sh")
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    results = {name: run_one(name, args.quick) for name in chosen}
+    report = {
+        "started": started,
+        "quick": args.quick,
+        "machine": machine(),
+        "versions": versions(),
+        "mlflow_side_scripts": str(MLFLOW_SIDE.relative_to(ROOT)),
+        "summary": summary(results),
+        "results": results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    target = RESULTS / ("latest-quick.json" if args.quick else "latest.json")
+    partial = target.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(report, indent=2) + "\n")
+    partial.replace(target)
+    log(f"wrote {target.relative_to(ROOT)}")
+    emit(report)
+    return 0 if all("error" not in r for r in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

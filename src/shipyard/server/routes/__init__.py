@@ -1,0 +1,1 @@
+"""Native REST routes, one module per resource; each exposes an ``APIRouter`` named ``router``."""
