@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,18 +26,28 @@ RESULTS = BENCH_DIR / "results"
 
 
 def run_one(name: str, quick: bool) -> Json:
-    """Run ``bench_<name>.py`` in a fresh process and return its JSON (or the failure)."""
+    """Run ``bench_<name>.py`` in a fresh process and return its JSON (or the failure), with the
+    machine's load average before and after (other work on the machine skews every figure)."""
     argv = [sys.executable, str(BENCH_DIR / f"bench_{name}.py"), *(["--quick"] if quick else [])]
-    log(f"=== {name} ===")
+    log(f"=== {name} === (load average {os.getloadavg()[0]:.2f})")
+    load_before = round(os.getloadavg()[0], 2)
     start = time.perf_counter()
     done = subprocess.run(argv, stdout=subprocess.PIPE, cwd=ROOT, check=False)
     elapsed = round(time.perf_counter() - start, 1)
+    context = {"wall_s": elapsed, "load_avg_1m": [load_before, round(os.getloadavg()[0], 2)]}
     if done.returncode != 0:
         log(f"{name} FAILED (exit {done.returncode})")
-        return {"benchmark": name, "error": f"exit code {done.returncode}", "wall_s": elapsed}
+        return {"benchmark": name, "error": f"exit code {done.returncode}", **context}
     result: Json = json.loads(done.stdout)
-    result["wall_s"] = elapsed
-    return result
+    return {**result, **context}
+
+
+def wait_for_quiet(max_load: float, patience_s: float) -> None:
+    """Wait (at most ``patience_s``) until the 1-minute load average is below ``max_load``."""
+    deadline = time.monotonic() + patience_s
+    while os.getloadavg()[0] >= max_load and time.monotonic() < deadline:
+        log(f"waiting for a quieter machine (load {os.getloadavg()[0]:.2f} >= {max_load})")
+        time.sleep(30)
 
 
 def versions() -> Json:
@@ -75,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
+    parser.add_argument(
+        "--max-load", type=float, default=None,
+        help="wait (up to 15 min) before each benchmark for the 1-min load average to be below it",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     chosen = [n.strip() for n in args.only.split(",") if n.strip()]
     unknown = sorted(set(chosen) - set(BENCHMARKS))
@@ -83,7 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not MLFLOW_PYTHON.exists():
         parser.error(f"MLflow is missing at {MLFLOW_PYTHON}: run benchmarks/setup_mlflow.sh")
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    results = {name: run_one(name, args.quick) for name in chosen}
+    results: dict[str, Json] = {}
+    for name in chosen:
+        if args.max_load is not None:
+            wait_for_quiet(args.max_load, patience_s=900)
+        results[name] = run_one(name, args.quick)
     report = {
         "started": started,
         "quick": args.quick,

@@ -60,8 +60,8 @@ def main() -> int:
     print(f"best run: {best.name} ({best.id}) val_acc={best.metrics['val_acc'].last:.3f}")
     print("look at them with:")
     print("  .venv/bin/shipyard runs list --project quickstart --order-by -metrics.val_acc")
-    print(f"  .venv/bin/shipyard runs show {best.id[:8]}")
-    print(f"  .venv/bin/shipyard artifacts ls {best.id[:8]}")
+    print(f"  .venv/bin/shipyard runs show {best.id}")
+    print(f"  .venv/bin/shipyard artifacts ls {best.id}")
     print("or serve them to your team: .venv/bin/shipyard server --port 8080  (then open /docs)")
     return 0
 

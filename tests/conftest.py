@@ -15,6 +15,8 @@ import pytest
 
 PG_URL_ENV = "SHIPYARD_TEST_POSTGRES_URL"
 
+pytest_plugins = ["conftest_ray"]  # the session's local Ray head node (tests/conftest_ray.py)
+
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

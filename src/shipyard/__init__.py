@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what __getattr__ below resolves lazily, for type checkers a
     from shipyard.sdk.sync import SyncReport as SyncReport
     from shipyard.sdk.sync import sync as sync
     from shipyard.settings import Settings as Settings
+    from shipyard.sweeps import sweep as sweep
 
 _EXPORTS = {
     "Client": "shipyard.sdk.client",
@@ -56,13 +57,17 @@ _EXPORTS = {
     "seed_everything": "shipyard.sdk._capture",
     "set_tags": "shipyard.sdk.fluent",
     "start_run": "shipyard.sdk.fluent",
+    "sweep": "shipyard.sweeps",
     "sync": "shipyard.sdk.sync",
 }
+_SUBPACKAGES = ("sweeps",)  # ``shipyard.sweeps.SweepSpec`` works after ``import shipyard``
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"shipyard.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'shipyard' has no attribute {name!r}")
@@ -72,4 +77,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    return sorted([*globals(), *_EXPORTS, *_SUBPACKAGES])

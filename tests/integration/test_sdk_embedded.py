@@ -20,7 +20,10 @@ from shipyard.sdk._embedded import EmbeddedBackend
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", system_metrics_interval=0, flush_interval=0.05)
+    # No environment capture: these tests count artifacts and tags (test_capture_run.py covers it).
+    return Settings(
+        home=tmp_path / "home", system_metrics_interval=0, flush_interval=0.05, capture=False
+    )
 
 
 @pytest.fixture
@@ -64,7 +67,8 @@ def test_quickstart_end_to_end(tmp_path: Path) -> None:
         assert stored.metrics["loss"].last == pytest.approx(0.01)
         assert stored.metrics["loss"].max == 1.0
         assert stored.metrics["acc"].count == 100
-        assert [a.path for a in client.list_artifacts(run.id)] == ["model.pkl"]
+        paths = [a.path for a in client.list_artifacts(run.id)]
+        assert paths == [".shipyard/environment.json", "model.pkl"]
         out = client.download_artifact(run.id, "model.pkl", tmp_path / "restored.pkl")
         assert out.read_bytes() == b"weights" * 100
     assert not (tmp_path / ".shipyard" / "spool" / run.id).exists()
@@ -345,4 +349,5 @@ def test_direct_postgres_store(pg_url: str, tmp_path: Path) -> None:
         stored = client.get_run(run.id)
         assert stored.status is RunStatus.FINISHED
         assert stored.metrics["loss"].count == 500
-        assert [a.path for a in client.list_artifacts(run.id)] == ["m.txt"]
+        paths = [a.path for a in client.list_artifacts(run.id)]
+        assert paths == [".shipyard/environment.json", "m.txt"]

@@ -92,7 +92,8 @@ def test_quickstart_over_http(server: ServerProcess, tmp_path: Path) -> None:
         assert stored.metrics["loss"].min == pytest.approx(0.01)
         assert client.get_run(child.id).parent_id == run.id
         assert client.get_run(failed.id).status is RunStatus.FAILED
-        assert [a.path for a in client.list_artifacts(run.id)] == ["model.pkl"]
+        paths = [a.path for a in client.list_artifacts(run.id)]
+        assert paths == [".shipyard/environment.json", "model.pkl"]
         out = client.download_artifact(run.id, "model.pkl", tmp_path / "restored.pkl")
         assert out.read_bytes() == b"weights" * 1000
         assert _steps(client, run.id) == list(range(100))

@@ -104,3 +104,19 @@ def iter_frames(blobs: Iterable[tuple[str, int, Iterable[bytes]]]) -> Iterator[b
     for sha256, size, chunks in blobs:
         yield frame_header(sha256, size)
         yield from chunks
+
+
+def coalesce(chunks: Iterable[bytes], size: int = 1024 * 1024) -> Iterator[bytes]:
+    """Join small chunks into pieces of about ``size`` bytes (a server sends each piece of a
+    streamed body with one hand-off between threads: thousands of tiny frames would cost
+    thousands of hand-offs)."""
+    buffer: list[bytes] = []
+    held = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        held += len(chunk)
+        if held >= size:
+            yield b"".join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield b"".join(buffer)

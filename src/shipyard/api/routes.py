@@ -16,6 +16,7 @@ PROJECT = f"{API_PREFIX}/projects/{{name}}"
 
 RUNS = f"{API_PREFIX}/runs"
 RUNS_SEARCH = f"{API_PREFIX}/runs/search"
+RUNS_DIFF = f"{API_PREFIX}/runs/diff"
 RUN = f"{API_PREFIX}/runs/{{run_id}}"
 RUN_RESTORE = f"{RUN}/restore"
 RUN_PARAMS = f"{RUN}/params"
@@ -27,6 +28,7 @@ RUN_ARTIFACTS = f"{RUN}/artifacts"
 RUN_ARTIFACT_CONTENT = f"{RUN}/artifacts/content"
 RUN_BLOB = f"{RUN}/blobs/{{sha256}}"
 RUN_INPUTS = f"{RUN}/inputs"
+RUN_ENVIRONMENT = f"{RUN}/environment"
 
 MSGPACK = "application/x-msgpack"
 """Media type of the compact batch format (see :mod:`shipyard.api.codec`)."""
@@ -42,6 +44,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", RUNS),
     ("POST", RUNS),
     ("POST", RUNS_SEARCH),
+    ("GET", RUNS_DIFF),
     ("GET", RUN),
     ("PATCH", RUN),
     ("DELETE", RUN),
@@ -58,6 +61,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("PUT", RUN_BLOB),
     ("GET", RUN_INPUTS),
     ("POST", RUN_INPUTS),
+    ("GET", RUN_ENVIRONMENT),
 )
 """Every native route as ``(method, path template)``."""
 

@@ -161,7 +161,10 @@ def _intent_to_add(
     """A private copy of the index with the untracked files marked intent-to-add."""
     try:
         if index_path.is_file():
-            shutil.copyfile(index_path, temp_index)
+            # copy2 keeps the index's mtime: git trusts the cached stat data of entries older
+            # than the index file, so a fresh mtime would hide same-size edits made just after
+            # the index was written ("racy git") and drop them from the patch.
+            shutil.copy2(index_path, temp_index)
         paths = b"\0".join(os.fsencode(p) for p in plan.untracked)
         args = ("add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul")
         git.run(*args, stdin=paths, env=git.env(temp_index, GIT_LITERAL_PATHSPECS="1"))

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
+from shipyard.cli import agent as agent_cli
 from shipyard.cli import artifacts, db, env, launch, projects, runs, server, sync
+from shipyard.cli import datasets as dataset_cli
+from shipyard.cli import diff as diff_cli
+from shipyard.cli import jobs as jobs_cli
+from shipyard.cli import reproduce as reproduce_cli
+from shipyard.cli import sweep as sweep_cli
+from shipyard.cli import ui as ui_cli
 from shipyard.cli._state import CliState
 
 HELP = """Shipyard: track, compare and reproduce machine learning runs.
@@ -81,8 +88,15 @@ def root(
 app.add_typer(projects.app, name="projects")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(dataset_cli.app, name="datasets")
 app.add_typer(db.app, name="db")
 app.command("sync")(sync.sync_command)
 app.command("server")(server.server_command)
+app.command("ui")(ui_cli.ui_command)
 app.command("run", context_settings=launch.CONTEXT_SETTINGS)(launch.run_command)
 runs.app.command("env")(env.env_command)
+app.command("diff")(diff_cli.diff_command)
+app.command("reproduce")(reproduce_cli.reproduce_command)
+app.add_typer(sweep_cli.app, name="sweep")
+app.add_typer(jobs_cli.app, name="jobs")
+app.command("agent")(agent_cli.agent_command)

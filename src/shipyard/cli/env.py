@@ -106,6 +106,8 @@ def _run_rows(env: Mapping[str, Any]) -> Rows:
 
 def _code_rows(env: Mapping[str, Any]) -> Rows:
     code = _get(env, "code")
+    if not isinstance(code, Mapping):
+        return []
     git = _get(code, "git")
     rows = _rows(
         ("working directory", _get(code, "cwd")),

@@ -25,7 +25,7 @@ _STYLES = {"FINISHED": "green", "FAILED": "red", "KILLED": "magenta"}
 def run_command(
     ctx: typer.Context,
     command: Annotated[
-        list[str], typer.Argument(metavar="COMMAND...", help="The command to run and its options.")
+        list[str], typer.Argument(metavar="COMMAND", help="The command to run and its options.")
     ],
     project: Annotated[
         str | None,
@@ -40,10 +40,13 @@ def run_command(
 ) -> None:
     """Run COMMAND as a tracked run, recording its code, environment and output.
 
-    The run's environment (git commit and uncommitted patch, packages, Python, machine, GPUs)
-    is stored with it, COMMAND's output is streamed here and saved as .shipyard/output.log, and
-    shipyard.start_run() inside COMMAND logs into this run. Ctrl-C and SIGTERM are passed on to
-    COMMAND. The run ends FINISHED (exit 0), FAILED (another exit code) or KILLED (a signal), and
+    Stored with the run: git commit and uncommitted patch, packages, Python, machine, GPUs.
+
+    COMMAND's output streams here and is saved as .shipyard/output.log.
+
+    shipyard.start_run() inside COMMAND logs into this run; Ctrl-C and SIGTERM reach COMMAND.
+
+    The run ends FINISHED (exit 0), FAILED (other exit codes) or KILLED (a signal), and
     shipyard exits with COMMAND's exit code.
 
     [bold]Examples[/bold]

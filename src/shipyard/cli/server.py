@@ -46,7 +46,7 @@ def server_command(
         LogLevel, typer.Option("--log-level", case_sensitive=False, help="Server log level.")
     ] = LogLevel.INFO,
 ) -> None:
-    """Run the Shipyard server (REST API, MLflow-compatible API and web UI) until Ctrl-C.
+    """Run the Shipyard server (REST API, docs and web UI) until Ctrl-C.
 
     [bold]Examples[/bold]
 

@@ -26,8 +26,8 @@ MAX_DATASET_NAME = 128
 MAX_MANIFEST_PATH = 1024
 MAX_MESSAGE = 10_000
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -85,7 +85,7 @@ def validate_dataset_name(name: str) -> str:
     """
     if not isinstance(name, str) or not name:
         raise InvalidArgument("dataset name is empty", hint="pass a name such as 'mnist'")
-    if len(name) > MAX_DATASET_NAME or not _NAME_RE.match(name):
+    if len(name) > MAX_DATASET_NAME or not _NAME_RE.fullmatch(name):
         raise InvalidArgument(
             f"invalid dataset name {name!r}",
             hint="use letters, digits, '_', '.' and '-' (at most 128), starting with a letter "
@@ -141,7 +141,7 @@ def validate_entry(entry: ManifestEntry) -> ManifestEntry:
             f"dataset file {path!r} has an invalid size {entry.size!r}",
             hint="give the size in bytes (0 or more)",
         )
-    if not isinstance(entry.sha256, str) or not _SHA256_RE.match(entry.sha256):
+    if not isinstance(entry.sha256, str) or not _SHA256_RE.fullmatch(entry.sha256):
         raise InvalidArgument(
             f"dataset file {path!r} has an invalid sha256 {entry.sha256!r}",
             hint="give the content's sha256 as 64 lowercase hex characters",

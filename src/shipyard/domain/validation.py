@@ -26,7 +26,7 @@ def validate_project_name(name: str) -> str:
     """A project name: letters, digits, ``_ . -`` and spaces, starting with a letter/digit."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgument("project name is empty", hint="pass a name such as 'iris'")
-    if len(name) > MAX_NAME or not _NAME_RE.match(name):
+    if len(name) > MAX_NAME or not _NAME_RE.fullmatch(name):
         raise InvalidArgument(
             f"invalid project name {name!r}",
             hint="use letters, digits, '_', '.', '-' and spaces (at most 256), "
@@ -46,7 +46,7 @@ def validate_run_name(name: str) -> str:
 
 def validate_key(key: str, what: str = "key") -> str:
     """A param, metric or tag key: letters, digits, ``_ . - / :`` and spaces."""
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY or not _KEY_RE.match(key):
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY or not _KEY_RE.fullmatch(key):
         raise InvalidArgument(
             f"invalid {what} {key!r}",
             hint="keys use letters, digits, '_', '.', '-', '/', ':' and spaces "

@@ -3,7 +3,6 @@ pins, determinism variables, and the command to run (with its interpreter swappe
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -17,7 +16,6 @@ from shipyard.errors import InvalidArgument
 from shipyard.repro._pyenv import is_python
 from shipyard.repro.source import DATASET_KIND, Record, lookup
 
-DATASET_PINS_VARIABLE = "SHIPYARD_DATASET_PINS"
 _VERSION = re.compile(r"^v?(\d+)$")
 
 
@@ -93,14 +91,12 @@ def with_python(command: Sequence[str], python: Path) -> list[str]:
 
 
 def child_env(
-    base: Mapping[str, str], bin_dir: Path, variables: Mapping[str, str], pins: Mapping[str, int]
+    base: Mapping[str, str], bin_dir: Path, variables: Mapping[str, str]
 ) -> dict[str, str]:
-    """The command's environment: ``base`` with ``bin_dir`` first on ``PATH``, the recorded
-    determinism variables, and the dataset pins."""
+    """The command's environment: ``base`` with ``bin_dir`` first on ``PATH`` and the recorded
+    determinism variables. (Dataset pins travel in the settings, which the launcher exports.)"""
     env = dict(base)
     env["PATH"] = os.pathsep.join([str(bin_dir), *([env["PATH"]] if env.get("PATH") else [])])
     env.pop("PYTHONHOME", None)
     env.update(variables)
-    if pins:
-        env[DATASET_PINS_VARIABLE] = json.dumps(dict(pins), sort_keys=True)
     return env

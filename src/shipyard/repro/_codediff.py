@@ -125,6 +125,7 @@ def diff_code(
     b: CodeState,
     *,
     repo: Path | None = None,
+    search: bool = True,
     max_bytes: int = DEFAULT_MAX_DIFF_BYTES,
 ) -> CodeDiff:
     """Compare the code of two runs (see the module docstring for how).
@@ -132,6 +133,8 @@ def diff_code(
     Args:
         a, b: the two code states.
         repo: a repository to use first (else the recorded roots, else a clone of the remote).
+        search: look for a repository at all (a server must not read paths or clone URLs that
+            run records name); without one, the two patches are compared.
         max_bytes: the most bytes of diff to keep; ``truncated`` says when more was cut.
     """
     missing = [s.run_id for s in (a, b) if not s.recorded]
@@ -140,15 +143,18 @@ def diff_code(
         return CodeDiff(a, b, "none", notes=(note + " (not run inside a git repository?)",))
     if a.commit == b.commit and a.patch == b.patch:
         return CodeDiff(a, b, "identical", notes=_skipped_notes(a, b))
-    search = _Search()
+    tried = _Search()
+    if not search:
+        tried.tried.append("repository lookup is off here")
+        return _patch_diff(a, b, tried, max_bytes)
     with tempfile.TemporaryDirectory(prefix="shipyard-diff-") as tmp:
-        found = _find_repo(a, b, repo, Path(tmp), search)
+        found = _find_repo(a, b, repo, Path(tmp), tried)
         if found is not None:
             try:
                 return _git_diff(a, b, found, Path(tmp), max_bytes)
             except ShipyardError as exc:
-                search.tried.append(f"diffing in {found} failed: {exc.message}")
-    return _patch_diff(a, b, search, max_bytes)
+                tried.tried.append(f"diffing in {found} failed: {exc.message}")
+    return _patch_diff(a, b, tried, max_bytes)
 
 
 def _find_repo(

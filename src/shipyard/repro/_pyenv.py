@@ -169,13 +169,7 @@ def build_recorded(
             plan,
         )
     if plan.self_requirement:
-        _install(
-            plan,
-            uv,
-            plan.self_requirement.split(" ", 1)
-            if plan.self_requirement.startswith("-e ")
-            else [plan.self_requirement],
-        )
+        _install(plan, uv, _args(plan.self_requirement))
     return plan
 
 
@@ -199,7 +193,7 @@ def _create_venv(
 
 def _mismatch(kind: type[ShipyardError], message: str, allow: bool, plan: PythonEnv) -> None:
     if not allow:
-        raise kind(message, hint="pass --allow-package-mismatch to go on without them")
+        raise kind(message, hint="pass --allow-package-mismatch to reproduce anyway")
     plan.notes.append(message)
 
 

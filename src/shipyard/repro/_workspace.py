@@ -96,6 +96,9 @@ def checkout(state: CodeState, dest: Path, *, allow_missing_commit: bool) -> Che
         str(dest),
         timeout=CLONE_TIMEOUT,
     )
+    if state.remote_url and source != state.remote_url:
+        # The reproduction records the same remote as the original, not the local folder.
+        git(dest, "remote", "set-url", "origin", state.remote_url)
     result = Checkout(source, dest, state.commit, notes=notes)
     result.checked_out = _check_out(state, dest, allow_missing_commit, result.notes)
     result.not_restored = list(state.skipped)

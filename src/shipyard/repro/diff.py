@@ -117,6 +117,7 @@ def diff_runs(
     repo: Path | None = None,
     sections: Collection[str] | None = None,
     include_system: bool = False,
+    search_repos: bool = True,
     max_diff_bytes: int = DEFAULT_MAX_DIFF_BYTES,
 ) -> RunDiff:
     """Compare two runs.
@@ -128,6 +129,9 @@ def diff_runs(
             it still exists and holds them, else a temporary clone of the recorded remote).
         sections: the sections to compute (default: all of :data:`SECTIONS`).
         include_system: also compare ``system/`` metrics.
+        search_repos: look for a repository (``repo``, the recorded root, a clone of the
+            remote) for the code diff; when false (the hub server, which must not read paths or
+            clone URLs that run records name) the two uncommitted patches are compared instead.
         max_diff_bytes: the most bytes of code diff to keep.
 
     Raises ``NotFound`` for an unknown run, ``InvalidArgument`` for an unknown section.
@@ -153,7 +157,9 @@ def diff_runs(
     if "code" in wanted:
         state_a = CodeState.of(a.id, env_a, client.code_patch(a.id) if env_a else None)
         state_b = CodeState.of(b.id, env_b, client.code_patch(b.id) if env_b else None)
-        parts["code"] = diff_code(state_a, state_b, repo=repo, max_bytes=max_diff_bytes)
+        parts["code"] = diff_code(
+            state_a, state_b, repo=repo, search=search_repos, max_bytes=max_diff_bytes
+        )
     if "params" in wanted:
         parts["params"] = diff_mapping(a.params, b.params)
     if "packages" in wanted:

@@ -13,8 +13,9 @@ the recorded command runs in the recorded working directory through
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from shipyard.repro._checks import (
     with_python,
 )
 from shipyard.repro._codediff import CodeState
+from shipyard.repro._git import has_commit
 from shipyard.repro._pyenv import PythonEnv, build_recorded, current_env, find_uv, plan_recorded
 from shipyard.repro._workspace import Checkout, checkout, clone_source
 from shipyard.repro.client_source import ClientSource
@@ -76,6 +78,7 @@ class Reproduction:
     pins: dict[str, int]
     gpu: dict[str, Any]
     code_source: str
+    commit: str | None = None
     dry_run: bool = False
     blockers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -106,7 +109,7 @@ class Reproduction:
             "project": self.original.project,
             "dry_run": self.dry_run,
             "workdir": str(self.workdir),
-            "code": {"source": self.code_source}
+            "code": {"source": self.code_source, "commit": self.commit}
             | ({} if self.checkout is None else self.checkout.to_dict()),
             "command": self.command,
             "cwd": self.cwd,
@@ -134,6 +137,7 @@ def reproduce(
     *,
     settings: Settings | None = None,
     environ: Mapping[str, str] | None = None,
+    on_launch: Callable[[Reproduction], None] | None = None,
 ) -> Reproduction:
     """Rebuild run ``run_id`` in a fresh working directory and run it again as a new run.
 
@@ -143,6 +147,8 @@ def reproduce(
         options: what to do (default: this interpreter, no verification).
         settings: what the command receives (default: the client's).
         environ: the base environment of the command (default: ``os.environ``).
+        on_launch: called once the code and Python are ready, just before the command starts
+            (the CLI prints what was restored).
 
     Raises:
         NotFound: the run, its environment record, its repository or its commit is missing
@@ -162,6 +168,8 @@ def reproduce(
     if options.dry_run:
         return result
     _rebuild(result, env, state, options)
+    if on_launch is not None:
+        on_launch(result)
     _launch(result, options, settings or client.settings, environ)
     if options.verify and result.run_id is not None:
         reproduced = client.get_run(result.run_id)
@@ -195,6 +203,8 @@ def _plan(
     workdir = options.workdir or Path(tempfile.gettempdir(), f"shipyard-repro-{original.id[:8]}")
     pins, pin_notes = dataset_pins(source.run_inputs(original.id))
     gpu, gpu_problem = gpu_check(env)
+    notes = list(pin_notes)
+    code_source = _source_of(state, notes)
     result = Reproduction(
         original=original,
         workdir=workdir,
@@ -204,15 +214,20 @@ def _plan(
         variables=determinism_env(env),
         pins=pins,
         gpu=gpu,
-        code_source=_source_of(state),
+        code_source=code_source,
+        commit=state.commit,
         dry_run=options.dry_run,
-        notes=pin_notes,
+        notes=notes,
         tolerances=(options.rtol, options.atol),
     )
     _gate(result, gpu_problem, options.allow_gpu_mismatch, "--allow-gpu-mismatch")
+    if options.dry_run:
+        _gate(
+            result, _missing_commit(state), options.allow_missing_commit, "--allow-missing-commit"
+        )
+    allow_packages = options.allow_package_mismatch
     for failed in result.python.failed:
-        _gate(result, f"cannot install {failed}", options.allow_package_mismatch,
-              "--allow-package-mismatch")  # fmt: skip
+        _gate(result, f"cannot install {failed}", allow_packages, "--allow-package-mismatch")
     return result, env, state
 
 
@@ -224,13 +239,24 @@ def _check_options(options: ReproduceOptions) -> None:
         )
 
 
-def _source_of(state: CodeState) -> str:
+def _source_of(state: CodeState, notes: list[str]) -> str:
+    """Where the code will be cloned from (notes say what was passed over)."""
     if not state.recorded:
         raise NotFound(
             f"run {state.run_id} recorded no git state, so its code cannot be rebuilt",
             hint="only runs started inside a git repository can be reproduced",
         )
-    return clone_source(state)[0]
+    source, passed_over = clone_source(state)
+    notes += passed_over
+    return source
+
+
+def _missing_commit(state: CodeState) -> str | None:
+    """For a dry run: the recorded commit is known to be missing (a remote is checked on clone)."""
+    root = Path(state.root) if state.root else None
+    if state.commit is None or state.remote_url or root is None or has_commit(root, state.commit):
+        return None
+    return f"commit {state.commit} is not in {root}"
 
 
 def _plan_python(env: Record, options: ReproduceOptions, workdir: Path) -> PythonEnv:
@@ -254,14 +280,22 @@ def _gate(result: Reproduction, problem: str | None, allowed: bool, flag: str) -
 def _rebuild(
     result: Reproduction, env: Record, state: CodeState, options: ReproduceOptions
 ) -> None:
-    """Check out the code and build the Python of a planned reproduction."""
+    """Check out the code and build the Python of a planned reproduction.
+
+    A folder made here (no ``workdir`` given) is removed again when this fails.
+    """
     result.workdir = Path(options.workdir or tempfile.mkdtemp(prefix="shipyard-repro-"))
     code = result.workdir / "code"
-    result.checkout = checkout(state, code, allow_missing_commit=options.allow_missing_commit)
-    if options.env == "recorded":
-        uv = find_uv()
-        result.python = plan_recorded(env, result.workdir / "venv", code, uv)
-        build_recorded(env, result.python, uv, allow_mismatch=options.allow_package_mismatch)
+    try:
+        result.checkout = checkout(state, code, allow_missing_commit=options.allow_missing_commit)
+        if options.env == "recorded":
+            uv = find_uv()
+            result.python = plan_recorded(env, result.workdir / "venv", code, uv)
+            build_recorded(env, result.python, uv, allow_mismatch=options.allow_package_mismatch)
+    except BaseException:
+        if options.workdir is None:
+            shutil.rmtree(result.workdir, ignore_errors=True)
+        raise
 
 
 def _launch(
@@ -277,7 +311,7 @@ def _launch(
         result.notes.append(f"the recorded working directory {result.cwd} does not exist")
         where = result.checkout.path
     base = os.environ if environ is None else environ
-    variables = child_env(base, result.python.bin_dir, result.variables, result.pins)
+    variables = child_env(base, result.python.bin_dir, result.variables)
     if result.python.venv is not None:
         variables["VIRTUAL_ENV"] = str(result.python.venv)
     outcome = launch(
@@ -300,7 +334,5 @@ def _name(original: str) -> str:
 
 
 def _with_pins(settings: Settings, pins: dict[str, int]) -> Settings:
-    """Settings that carry the dataset pins, when this Shipyard has the setting."""
-    if pins and "dataset_pins" in type(settings).model_fields:
-        return settings.model_copy(update={"dataset_pins": pins})
-    return settings
+    """Settings whose dataset pins are exactly the run's (the launcher passes them on)."""
+    return settings.model_copy(update={"dataset_pins": dict(pins)})

@@ -23,7 +23,7 @@ from shipyard.errors import IntegrityError
 Progress = Callable[[int], None]
 """Called with byte counts as files are sent or written."""
 
-WORKERS = 8
+WORKERS = 4
 """Files stored or written at once by the embedded transfer."""
 
 

@@ -30,7 +30,7 @@ from shipyard.domain.datasets import (
 )
 from shipyard.domain.entities import RunInput
 from shipyard.errors import InvalidArgument, NotFound
-from shipyard.sdk._blobs import BlobTransfer, EmbeddedBlobs, LocalBlob, write_verified
+from shipyard.sdk._blobs import WORKERS, BlobTransfer, EmbeddedBlobs, LocalBlob, write_verified
 from shipyard.sdk.backend import Backend
 from shipyard.settings import Settings
 from shipyard.store.datasets import DatasetStore
@@ -161,14 +161,13 @@ def materialize(
     exactly the version.
     """
     manifest = access.store.get_manifest(version.name, version.version)
-    targets = _targets(dest, manifest)
-    _check_folder(dest, set(targets), version)
+    _check_folder(dest, {entry.path for entry in manifest}, version)
+    targets = _make_folders(dest, manifest)
     todo = [e for e in manifest if not _has_content(targets[e.path], e)]
     firsts: dict[str, LocalBlob] = {}
     copies: list[tuple[LocalBlob, Path]] = []
     for entry in todo:
         target = targets[entry.path]
-        target.parent.mkdir(parents=True, exist_ok=True)
         first = firsts.setdefault(entry.sha256, LocalBlob(target, entry.sha256, entry.size))
         if first.path != target:
             copies.append((first, target))
@@ -176,27 +175,33 @@ def materialize(
         progress.phase("downloading", sum(entry.size for entry in todo))
     advance = None if progress is None else progress.advance
     access.blobs.download(list(firsts.values()), advance)
-    for source, target in copies:
+
+    def copy(item: tuple[LocalBlob, Path]) -> None:
+        source, target = item
         with source.path.open("rb") as handle:
             size = write_verified(target, read_chunks(handle), source.sha256)
         if advance is not None:
             advance(size)
+
+    parallel_map(copy, copies, WORKERS)
     return dest
 
 
-def _targets(root: Path, manifest: Sequence[ManifestEntry]) -> dict[str, Path]:
-    """Where each file goes, refusing a path that would leave ``root`` (through ``..`` or a
-    link already inside ``root``)."""
+def _make_folders(root: Path, manifest: Sequence[ManifestEntry]) -> dict[str, Path]:
+    """Where each file goes, its folder created. A folder that would lead outside ``root``
+    (through a link already inside ``root``) raises ``InvalidArgument`` before anything is
+    created; manifest paths themselves never hold ``..`` or a leading ``/``."""
     base = root.resolve()
-    targets = {}
-    for entry in manifest:
-        target = root / entry.path
-        if not target.resolve().is_relative_to(base):
+    targets = {entry.path: root / entry.path for entry in manifest}
+    folders = sorted({target.parent for target in targets.values()})
+    for folder in folders:
+        if not folder.resolve().is_relative_to(base):
             raise InvalidArgument(
-                f"dataset path {entry.path!r} leaves the folder {root}",
-                hint="dataset paths must be relative and stay inside the dataset",
+                f"dataset folder {folder.relative_to(root).as_posix()!r} leaves the folder {root}",
+                hint="write the dataset to a folder without links that point elsewhere",
             )
-        targets[entry.path] = target
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
     return targets
 
 

@@ -16,6 +16,7 @@ from shipyard.artifacts import ArtifactStore, open_artifact_store
 from shipyard.artifacts.base import atomic_target
 from shipyard.domain.entities import Artifact
 from shipyard.domain.validation import validate_artifact_path
+from shipyard.sdk._folders import ensure_private_folder
 from shipyard.settings import Settings
 from shipyard.store.base import RunStore
 from shipyard.store.factory import open_store
@@ -34,10 +35,7 @@ class EmbeddedBackend:
     """A :class:`~shipyard.sdk.backend.Backend` over a local or direct store (no server)."""
 
     def __init__(self, settings: Settings) -> None:
-        if not settings.home.exists():
-            settings.home.mkdir(parents=True, exist_ok=True)
-            # Like a virtualenv: keep the data out of git status and of captured code patches.
-            (settings.home / ".gitignore").write_text("*\n", encoding="utf-8")
+        ensure_private_folder(settings.home)
         self._store = open_store(settings.store_uri, auto_create=True)
         self._artifacts: ArtifactStore = open_artifact_store(settings.artifact_uri)
 

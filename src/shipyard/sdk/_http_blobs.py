@@ -8,6 +8,7 @@ request (``PUT``/``GET /blobs/{sha256}``). Every blob is checked against its sha
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from shipyard.api import datasets as api
@@ -16,8 +17,9 @@ from shipyard.api.datasets import BlobsMissing, BlobsQuery
 from shipyard.api.packs import check_blob, encode_pack, read_pack
 from shipyard.api.routes import url
 from shipyard.artifacts.base import CHUNK_SIZE
+from shipyard.artifacts.batch import parallel_map
 from shipyard.errors import IntegrityError
-from shipyard.sdk._blobs import LocalBlob, Progress, write_verified
+from shipyard.sdk._blobs import WORKERS, LocalBlob, Progress, write_verified
 from shipyard.sdk._http_store import HttpRunStore, wire
 
 SMALL_BLOB = 1024 * 1024
@@ -104,30 +106,28 @@ class HttpBlobs:
             )
 
     def download(self, blobs: Sequence[LocalBlob], progress: Progress | None = None) -> None:
-        """Fetch small blobs in packs and big ones streamed; write each verified."""
+        """Fetch small blobs in packs and big ones streamed; write each verified.
+
+        The next pack is requested while the files of the current one are written (at most two
+        packs are held in memory).
+        """
         small, big = _split(blobs)
-        for group in batches(small, PACK_BYTES, PACK_BLOBS):
-            self._fetch_pack(group, progress)
+        with ThreadPoolExecutor(max_workers=1) as fetcher:
+            pending: tuple[list[LocalBlob], Future[bytes]] | None = None
+            for group in batches(small, PACK_BYTES, PACK_BLOBS):
+                ahead = (group, fetcher.submit(self._fetch_pack, group))
+                if pending is not None:
+                    _write_pack(pending[0], pending[1].result(), progress)
+                pending = ahead
+            if pending is not None:
+                _write_pack(pending[0], pending[1].result(), progress)
         for blob in big:
             self._fetch_one(blob, progress)
 
-    def _fetch_pack(self, group: Sequence[LocalBlob], progress: Progress | None) -> None:
-        targets: dict[str, list[Path]] = {}
-        for blob in group:
-            targets.setdefault(blob.sha256, []).append(blob.path)
-        body = wire(BlobsQuery, sha256s=list(targets))
-        # A pack response is at most PACK_BYTES of content: read whole, then split and check.
-        response = self._http.request("POST", api.BLOBS_FETCH, body=body, accept=api.PACK)
-        for sha256, data in read_pack(response.content):
-            for path in targets.pop(sha256, ()):
-                write_verified(path, [data], sha256)
-                if progress is not None:
-                    progress(len(data))
-        if targets:
-            raise IntegrityError(
-                f"the server's pack left out {len(targets)} blob(s), e.g. {next(iter(targets))}",
-                hint="download again; if it persists check the server's log",
-            )
+    def _fetch_pack(self, group: Sequence[LocalBlob]) -> bytes:
+        """The pack of a group's blobs (at most PACK_BYTES of content, read whole)."""
+        body = wire(BlobsQuery, sha256s=list(dict.fromkeys(blob.sha256 for blob in group)))
+        return self._http.request("POST", api.BLOBS_FETCH, body=body, accept=api.PACK).content
 
     def _fetch_one(self, blob: LocalBlob, progress: Progress | None) -> None:
         with self._http.stream("GET", url(api.BLOB, sha256=blob.sha256)) as response:
@@ -135,6 +135,28 @@ class HttpBlobs:
             if progress is not None:
                 chunks = _counted(chunks, progress)
             write_verified(blob.path, chunks, blob.sha256)
+
+
+def _write_pack(group: Sequence[LocalBlob], pack: bytes, progress: Progress | None) -> None:
+    """Write each blob of a pack (checked by hash on reading) to the group's paths for it."""
+    targets: dict[str, list[Path]] = {}
+    for blob in group:
+        targets.setdefault(blob.sha256, []).append(blob.path)
+    writes = [
+        (path, sha256, data) for sha256, data in read_pack(pack) for path in targets.pop(sha256, ())
+    ]
+    if targets:
+        raise IntegrityError(
+            f"the server's pack left out {len(targets)} blob(s), e.g. {next(iter(targets))}",
+            hint="download again; if it persists check the server's log",
+        )
+
+    def write(item: tuple[Path, str, bytes]) -> None:
+        write_verified(item[0], [item[2]], item[1])
+        if progress is not None:
+            progress(len(item[2]))
+
+    parallel_map(write, writes, WORKERS)
 
 
 def _counted(chunks: Iterator[bytes], progress: Progress) -> Iterator[bytes]:

@@ -32,6 +32,7 @@ import psutil
 
 from shipyard.domain.batch import IngestBatch, MetricColumns, RunEnd
 from shipyard.domain.entities import RunStatus
+from shipyard.sdk._folders import ensure_private_folder
 
 FORMAT_VERSION = 1
 _HEADER = struct.Struct(">II")
@@ -186,6 +187,7 @@ class SpoolWriter:
     """Appends one process's batches for one run; not thread safe (the writer thread owns it)."""
 
     def __init__(self, spool_dir: Path, run_id: str) -> None:
+        ensure_private_folder(spool_dir)
         folder = spool_dir / run_id
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns() // 1_000_000:013d}-{os.getpid()}-{secrets.token_hex(3)}"

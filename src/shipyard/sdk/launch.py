@@ -159,8 +159,10 @@ def default_name(command: Sequence[str]) -> str:
     """``train-3fa1``: the script (or program) the command runs, and 4 random hex digits."""
     program = Path(command[0]).name
     if _is_python(program) and len(command) > 1:
-        target = command[2] if command[1] == "-m" and len(command) > 2 else command[1]
-        program = Path(target).stem or program
+        if command[1] == "-m" and len(command) > 2:
+            program = command[2]
+        else:
+            program = Path(command[1]).stem or program
     return f"{program[:200]}-{new_id()[-4:]}"
 
 
@@ -261,7 +263,7 @@ def _supervise(
             returncode, forwarded = _wait(child, log, echo)
         _store_output(run, log_path)
         tail = output_tail(log_path)
-    return _result(run.id, returncode, forwarded, _current(run), tail)
+    return exit_result(run.id, returncode, forwarded, _current(run), tail)
 
 
 def _wait(child: subprocess.Popen[bytes], log: BinaryIO, echo: bool) -> tuple[int, int | None]:
@@ -306,9 +308,18 @@ def _current(run: Run) -> RunRecord | None:
         return None
 
 
-def _result(
+def exit_result(
     run_id: str, returncode: int, forwarded: int | None, stored: RunRecord | None, tail: str
 ) -> LaunchResult:
+    """How a run ends after its command exited with ``returncode`` (see :func:`launch`).
+
+    Args:
+        run_id: the run.
+        returncode: the command's (negative for a signal, as ``subprocess`` reports it).
+        forwarded: a signal the launcher forwarded to the command, if any.
+        stored: the run as stored now (the command may have ended it itself), if known.
+        tail: the last lines of the command's output, for the error of a failed run.
+    """
     signum = -returncode if returncode < 0 else forwarded
     ended_by_command = stored is not None and stored.status.is_terminal
     if returncode == 0:

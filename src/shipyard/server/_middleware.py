@@ -20,7 +20,7 @@ logger = logging.getLogger("shipyard.server")
 StreamedRoute = Callable[[Scope], bool]
 """Whether a request's body is streamed by its route (and so is counted, never buffered)."""
 
-_BLOB_PUT = re.compile(rf"{re.escape(API_PREFIX)}/runs/[^/]+/blobs/[^/]+/?$")
+_BLOB_PUT = re.compile(rf"{re.escape(API_PREFIX)}/(runs/[^/]+/)?blobs/[^/]+/?$")
 
 
 def is_blob_upload(scope: Scope) -> bool:

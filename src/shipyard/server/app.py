@@ -25,10 +25,14 @@ from shipyard.errors import (
     ShipyardError,
     Unauthenticated,
 )
+from shipyard.server import ui
 from shipyard.server._deps import server_version
 from shipyard.server._middleware import BodyLimitMiddleware, ErrorMiddleware
 from shipyard.server.routes import artifacts as artifact_routes
+from shipyard.server.routes import datasets as dataset_routes
+from shipyard.server.routes import diff as run_diff
 from shipyard.server.routes import environment, metrics, projects, runs
+from shipyard.server.routes import jobs as job_routes
 from shipyard.store.base import RunStore
 
 logger = logging.getLogger("shipyard.server")
@@ -94,9 +98,12 @@ def create_app(
     )
     app.state.store = store
     app.state.artifacts = artifacts
-    for module in (projects, runs, metrics, artifact_routes, environment):
+    for module in (projects, run_diff, runs, metrics, artifact_routes, environment):
         app.include_router(module.router)
+    app.include_router(dataset_routes.router)
+    app.include_router(job_routes.router)
     _install_docs(app)
+    ui.install(app)
     _install_error_handlers(app)
     app.add_middleware(ErrorMiddleware)
     app.add_middleware(

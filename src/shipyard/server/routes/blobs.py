@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from shipyard.api import datasets as api
 from shipyard.api import routes
 from shipyard.api.datasets import BlobsMissing, BlobsQuery, PackStored
-from shipyard.api.packs import HEADER, iter_frames, read_pack
+from shipyard.api.packs import HEADER, coalesce, iter_frames, read_pack
 from shipyard.api.schemas import BlobOut
 from shipyard.artifacts.batch import blob_sizes, missing_blobs, put_blobs, unique
 from shipyard.errors import NotFound
@@ -70,9 +70,10 @@ async def put_blob(sha256: str, request: Request, blobs: Artifacts) -> Response:
 def get_blob(sha256: str, blobs: Artifacts) -> Response:
     """Stream one blob."""
     check_sha256(sha256)
-    if not blobs.exists(sha256):
+    size = blob_sizes(blobs, [sha256])[sha256]
+    if size is None:
         raise _not_stored(sha256)
-    headers = {"Content-Length": str(blobs.size(sha256)), routes.SHA256_HEADER: sha256}
+    headers = {"Content-Length": str(size), routes.SHA256_HEADER: sha256}
     return StreamingResponse(blobs.open(sha256), media_type=routes.OCTET_STREAM, headers=headers)
 
 
@@ -108,6 +109,6 @@ def fetch_pack(body: BlobsQuery, blobs: Artifacts) -> Response:
     for sha256 in wanted:
         if sizes[sha256] is None:
             raise _not_stored(sha256)
-    frames = iter_frames((sha, sizes[sha] or 0, blobs.open(sha)) for sha in wanted)
+    frames = coalesce(iter_frames((sha, sizes[sha] or 0, blobs.open(sha)) for sha in wanted))
     total = sum(size or 0 for size in sizes.values()) + len(wanted) * HEADER.size
     return StreamingResponse(frames, media_type=api.PACK, headers={"Content-Length": str(total)})

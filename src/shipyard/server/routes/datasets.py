@@ -1,5 +1,6 @@
 """Dataset routes: list datasets and versions, read a version with its manifest, create a version
-from stored blobs, and the lineage of a dataset."""
+from stored blobs, and the lineage of a dataset. ``router`` includes the blob routes
+(``blobs.py``), so the app registers both with one ``include_router``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from shipyard.artifacts.batch import blob_sizes
 from shipyard.domain.datasets import ManifestEntry, normalize_manifest, validate_dataset_name
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.server._deps import Artifacts, errors, json_response
+from shipyard.server.routes import blobs
 from shipyard.store.datasets import DatasetStore
 
 router = APIRouter(tags=["datasets"])
@@ -141,3 +143,6 @@ def get_version(name: str, version: str, store: Datasets, manifest: bool = True)
 def lineage(name: str, store: Datasets, version: int | None = None) -> Response:
     """Runs that used a dataset."""
     return json_response(DatasetLineage.listing(name, store.runs_using_dataset(name, version)))
+
+
+router.include_router(blobs.router)  # the blob transfer that dataset versions rely on

@@ -15,14 +15,11 @@ from shipyard.errors import NotFound
 from shipyard.server._deps import Artifacts, Store, errors
 from shipyard.store.base import RunStore
 
-RUN_ENVIRONMENT = f"{routes.RUN}/environment"
-"""``/api/v1/runs/{run_id}/environment``."""
-
 router = APIRouter(tags=["runs"])
 
 
 @router.get(
-    RUN_ENVIRONMENT,
+    routes.RUN_ENVIRONMENT,
     responses={
         200: {
             "content": {"application/json": {"schema": {"type": "object"}}},

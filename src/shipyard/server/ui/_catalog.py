@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from shipyard.domain.entities import Project, Run
 from shipyard.store.base import RunStore, SearchQuery
 from shipyard.store.sql.engine import translate_errors
-from shipyard.store.sql.models import MetricSummaryRow, ParamRow, ProjectRow, RunRow, TagRow
+from shipyard.store.sql.models import MetricSummaryRow, ParamRow, RunRow, TagRow
 from shipyard.store.sql.store import SqlRunStore
 
 SCAN_LIMIT = 10_000
@@ -103,7 +103,9 @@ def _sql_summaries(store: SqlRunStore, projects: Sequence[Project]) -> list[Proj
 def _sql_keys(store: SqlRunStore, project_id: str) -> ColumnKeys:
     runs = sa.select(RunRow.id).where(RunRow.project_id == project_id, RunRow.deleted.is_(False))
 
-    def distinct(table: type[ParamRow] | type[TagRow] | type[MetricSummaryRow]) -> sa.Select[tuple[str]]:
+    def distinct(
+        table: type[ParamRow] | type[TagRow] | type[MetricSummaryRow],
+    ) -> sa.Select[tuple[str]]:
         return (
             sa.select(table.key)
             .where(table.run_id.in_(runs))

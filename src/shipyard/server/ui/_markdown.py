@@ -35,7 +35,11 @@ def _make_parser() -> MarkdownIt:
 
 
 def _render_image(
-    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: MutableMapping[str, Any]
+    self: Any,
+    tokens: Sequence[Token],
+    idx: int,
+    options: OptionsDict,
+    env: MutableMapping[str, Any],
 ) -> str:
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
@@ -49,7 +53,11 @@ def _render_image(
 
 
 def _render_link_open(
-    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: MutableMapping[str, Any]
+    self: Any,
+    tokens: Sequence[Token],
+    idx: int,
+    options: OptionsDict,
+    env: MutableMapping[str, Any],
 ) -> str:
     tokens[idx].attrSet("rel", "noopener noreferrer")
     return str(self.renderToken(tokens, idx, options, env))

@@ -41,7 +41,7 @@ class Cell:
 
     kind: str
     source: str
-    html: Markup = Markup("")
+    html: Markup = field(default_factory=Markup)
     execution_count: int | None = None
     outputs: tuple[Output, ...] = field(default_factory=tuple)
 
@@ -70,7 +70,9 @@ def parse_notebook(data: bytes, resolve: Resolver | None = None) -> Notebook:
             "not a Jupyter notebook: no 'cells' list", hint="only nbformat 4 notebooks preview"
         )
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    language = str(_get(meta, "language_info", "name") or _get(meta, "kernelspec", "language") or "")
+    language = str(
+        _get(meta, "language_info", "name") or _get(meta, "kernelspec", "language") or ""
+    )
     cells = tuple(_cell(c, resolve) for c in doc["cells"] if isinstance(c, dict))
     return Notebook(language, cells)
 

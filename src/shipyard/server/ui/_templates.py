@@ -13,23 +13,37 @@ import json
 import math
 from datetime import UTC, datetime
 from functools import cache
+from importlib.metadata import version
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import plotly
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from shipyard.domain.entities import ParamValue
+from shipyard.errors import ShipyardError
 
 UI_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = UI_DIR / "templates"
 STATIC_DIR = UI_DIR / "static"
 STATIC_PREFIX = "/static/ui"
 PLOTLY_URL = "/static/vendor/plotly.min.js"
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def _plotly_js() -> Path:
+    """plotly.min.js inside the installed ``plotly`` package (found without importing it)."""
+    spec = find_spec("plotly")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not folders:
+        raise ShipyardError("the plotly package is missing", hint="pip install plotly")
+    return Path(folders[0]) / "package_data" / "plotly.min.js"
+
+
+PLOTLY_JS = _plotly_js()
+PLOTLY_VERSION = version("plotly")
 
 CSP = "; ".join(
     (
@@ -66,9 +80,16 @@ def assets_version() -> str:
     return digest.hexdigest()[:12]
 
 
+def assets_prefix() -> str:
+    """Where the UI's own static files are served: a path naming their version, so that they
+    can be cached for good (module scripts import each other by relative URLs, which stay
+    inside the versioned folder)."""
+    return f"{STATIC_PREFIX}/{assets_version()}"
+
+
 def static_url(path: str) -> str:
     """URL of one of the UI's own static files."""
-    return f"{STATIC_PREFIX}/{path}?v={assets_version()}"
+    return f"{assets_prefix()}/{path}"
 
 
 def ms_iso(ms: int | None) -> str:
@@ -155,7 +176,7 @@ def _make_environment() -> Environment:
         filesize=filesize,
         json_script=json_script,
     )
-    env.globals.update(static_url=static_url, plotly_url=f"{PLOTLY_URL}?v={plotly.__version__}")
+    env.globals.update(static_url=static_url, plotly_url=f"{PLOTLY_URL}?v={PLOTLY_VERSION}")
     return env
 
 
@@ -164,6 +185,7 @@ ENVIRONMENT = _make_environment()
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page template into an HTML response with the hub's security headers."""
+    context.setdefault("nav", "")
     html = ENVIRONMENT.get_template(template).render(request=request, **context)
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
 

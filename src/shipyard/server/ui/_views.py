@@ -12,7 +12,7 @@ from typing import Any
 from shipyard.api.schemas import RunOut
 from shipyard.domain.entities import Run
 from shipyard.server.ui._catalog import ColumnKeys
-from shipyard.server.ui._templates import number, param_text
+from shipyard.server.ui._templates import duration, number, param_text
 
 SYSTEM_PREFIX = "system/"
 PALETTE = (
@@ -63,18 +63,30 @@ class CompareRow:
     differs: bool
 
 
-def compare_rows(runs: Sequence[Run]) -> list[CompareRow]:
-    """Attribute, param and metric rows over every key any of ``runs`` has."""
-    rows = [
+def compare_sections(runs: Sequence[Run]) -> list[tuple[str, list[CompareRow]]]:
+    """The compare table: run attributes, then params, then metrics (every key any run has)."""
+    attributes = [
         _row("run", "status", [r.status.value for r in runs]),
         _row("run", "user", [r.user or MISSING for r in runs]),
+        _row("run", "duration", [duration(r.duration_ms) for r in runs]),
     ]
-    for key in sorted({k for r in runs for k in r.params}):
-        rows.append(_row("params", key, [_param(r.params, key) for r in runs]))
-    for key in sorted({k for r in runs for k in r.metrics}, key=_metric_order):
-        values = [number(r.metrics[key].last) if key in r.metrics else MISSING for r in runs]
-        rows.append(_row("metrics", key, values))
-    return rows
+    params = [
+        _row("params", key, [_param(r.params, key) for r in runs])
+        for key in sorted({k for r in runs for k in r.params})
+    ]
+    metrics = [
+        _row(
+            "metrics",
+            key,
+            [number(r.metrics[key].last) if key in r.metrics else MISSING for r in runs],
+        )
+        for key in sorted({k for r in runs for k in r.metrics}, key=_metric_order)
+    ]
+    return [
+        (name, rows)
+        for name, rows in (("run", attributes), ("params", params), ("metrics", metrics))
+        if rows
+    ]
 
 
 def compare_json(runs: Sequence[Run]) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ Jupyter notebook artifacts. Everything else the pages fetch is the documented ``
 
 from __future__ import annotations
 
-import posixpath
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -64,8 +62,7 @@ def artifact_preview(run_id: str, path: str, store: Store, blobs: Artifacts) -> 
     else:
         raise InvalidArgument(
             f"artifact {record.path!r} is neither Markdown nor a notebook",
-            hint=f"rendered previews exist for {', '.join(MARKDOWN_EXTENSIONS + NOTEBOOK_EXTENSIONS)}"
-            f"; fetch other files from {posixpath.join(API_PREFIX, 'runs/{id}/artifacts/content')}",
+            hint="previews are rendered for .md, .markdown and .ipynb files; download others",
         )
     return JSONResponse({"path": record.path, "kind": kind, "html": str(html)})
 

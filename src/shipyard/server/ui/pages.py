@@ -37,9 +37,7 @@ def _page(request: Request, build: Callable[[], Response]) -> Response:
     try:
         return build()
     except ShipyardError as exc:
-        return render(
-            request, "error.html", status_code=exc.http_status, error=exc, title="Error"
-        )
+        return render(request, "error.html", status_code=exc.http_status, error=exc, title="Error")
 
 
 @router.get("/")
@@ -48,7 +46,11 @@ def projects_page(request: Request, store: Store) -> Response:
     return _page(
         request,
         lambda: render(
-            request, "projects.html", title="Projects", projects=project_summaries(store)
+            request,
+            "projects.html",
+            title="Projects",
+            nav="projects",
+            projects=project_summaries(store),
         ),
     )
 
@@ -117,7 +119,7 @@ def compare_page(request: Request, store: Store, runs: str = "") -> Response:
             title="Compare runs",
             runs=chosen,
             colors=[views.PALETTE[i % len(views.PALETTE)] for i in range(len(chosen))],
-            rows=views.compare_rows(chosen),
+            sections=views.compare_sections(chosen),
             compare_json=views.compare_json(chosen),
         )
 

@@ -37,7 +37,7 @@ from shipyard.store.sql._runs import dialect_insert, now_ms
 from shipyard.store.sql.models import DatasetRow, DatasetVersionRow, RunInputRow
 
 _MAX_USER = 256
-_COMPRESSION = 6
+_COMPRESSION = 1  # hex digests barely compress: level 1 is 4x faster than 6 for 4% more
 
 
 class SqlDatasetStore:

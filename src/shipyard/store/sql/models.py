@@ -201,3 +201,40 @@ class DatasetVersionRow(Base):
     manifest: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
     __table_args__ = (Index("ix_dataset_versions_digest", "digest"),)
+
+
+class JobRow(Base):
+    """The job of a run: where it runs, what was asked (``spec``, JSON), its state, attempts and,
+    for queued jobs, the agent that holds it and its lease. ``history`` is the JSON list of the
+    attempts that ended."""
+
+    __tablename__ = "jobs"
+
+    run_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    executor: Mapped[str] = mapped_column(String(32))
+    handle: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    spec: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_retries: Mapped[int] = mapped_column(Integer, default=0)
+    queue: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    lease_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    heartbeat_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempt_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    __table_args__ = (
+        Index("ix_jobs_queue_state", "queue", "state", "created_at"),
+        Index("ix_jobs_state", "state"),
+        Index("ix_jobs_created", "created_at", "run_id"),
+    )

@@ -38,6 +38,7 @@ from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.store.base import SearchQuery
 from shipyard.store.sql import _records
 from shipyard.store.sql._datasets import SqlDatasetStore
+from shipyard.store.sql._jobs import SqlJobStore
 from shipyard.store.sql._load import load_runs
 from shipyard.store.sql._metrics import apply_batch, read_history, validate_batch
 from shipyard.store.sql._runs import (
@@ -57,9 +58,10 @@ from shipyard.store.sql.models import ProjectRow, RunRow, TagRow
 _MAX_USER = 256
 
 
-class SqlRunStore(SqlDatasetStore):
+class SqlRunStore(SqlDatasetStore, SqlJobStore):
     """Projects, runs, params, tags, metrics and artifact records in a SQL database; also the
-    :class:`~shipyard.store.datasets.DatasetStore` (dataset versions, see ``_datasets.py``).
+    :class:`~shipyard.store.datasets.DatasetStore` (dataset versions, see ``_datasets.py``) and the
+    :class:`~shipyard.store.jobs.JobStore` (jobs, queues and leases, see ``_jobs.py``).
 
     >>> store = SqlRunStore.from_uri("sqlite:///.shipyard/shipyard.db", auto_create=True)
     >>> run = store.create_run("iris", params={"depth": 4})

@@ -1,7 +1,7 @@
 // The artifact browser of a run: a folder tree and previews (text, JSON, CSV/TSV tables, images,
 // Markdown and notebooks rendered by the server, diffs). Files are fetched from the REST API; the
 // chosen file is kept in the URL (?artifact=path) so the preview can be shared.
-import { api, apiUrl, fmtBytes, h, runPath, setServerHtml } from "./common.js";
+import { api, apiUrl, fmtBytes, h, replaceQuery, runPath, setServerHtml } from "./common.js";
 import { renderDiff } from "./diff.js";
 
 const MAX_TEXT_BYTES = 2 * 1024 * 1024;
@@ -236,7 +236,7 @@ function renderTree(node, pick, buttons, depth = 0) {
 function rememberChoice(path) {
   const q = new URLSearchParams(location.search);
   q.set("artifact", path);
-  history.replaceState(history.state, "", `${location.pathname}?${q}${location.hash}`);
+  replaceQuery(q);
 }
 
 /** Fill the Artifacts tab of a run page. */

@@ -2,7 +2,7 @@
 // drawn when scrolled into view, from server-downsampled history (about one point per pixel, so a
 // million-point metric draws as fast as a small one). Shared options (x axis, log scale, EMA
 // smoothing) live in the URL query and apply to every chart of the page.
-import { api, apiUrl, currentTheme, h, loadPlotly, runPath, toNumber } from "./common.js";
+import { api, apiUrl, currentTheme, h, loadPlotly, replaceQuery, runPath, toNumber } from "./common.js";
 
 const MIN_POINTS = 200;
 const MAX_POINTS = 4000;
@@ -22,8 +22,7 @@ function writeOptions() {
   set("x", options.x, "step");
   set("log", options.log ? "1" : "0", "0");
   set("smooth", String(options.smooth), "0");
-  const text = q.toString();
-  history.replaceState(history.state, "", `${location.pathname}${text ? `?${text}` : ""}${location.hash}`);
+  replaceQuery(q);
 }
 
 function syncControls() {
@@ -112,7 +111,7 @@ function layout(xTitle, many) {
     margin: { l: 8, r: 12, t: 8, b: 8 },
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: css.fontFamily, color: v("--muted"), size: 11 },
+    font: { family: v("--font"), color: v("--muted"), size: 11 },
     xaxis: { ...axis, title: { text: xTitle, font: { size: 11 } }, type: options.x === "time" ? "date" : "linear" },
     yaxis: { ...axis, type: options.log ? "log" : "linear" },
     hovermode: "x unified",
@@ -160,6 +159,7 @@ export class MetricChart {
     const { data, xTitle } = traces(this.series);
     await Plotly.react(this.el, data, layout(xTitle, this.series.length > 1), CONFIG);
     this.el.dataset.drawn = "true";
+    performance.mark("shipyard:chart"); // navigation -> chart drawn, for benchmarks and profiling
     this.el.dataset.points = String(this.series.reduce((n, s) => n + s.values.length, 0));
     this.el.dataset.total = String(this.series.reduce((n, s) => n + s.total, 0));
   }

@@ -46,6 +46,17 @@ export function apiUrl(path, params = {}) {
   return text ? `${path}?${text}` : path;
 }
 
+/** A query string that keeps "," and "/" readable (both are safe in a query). */
+export function queryText(params) {
+  return params.toString().replaceAll("%2C", ",").replaceAll("%2F", "/");
+}
+
+/** Replace this page's query (keeping the hash) without a new history entry. */
+export function replaceQuery(params) {
+  const text = queryText(params);
+  history.replaceState(history.state, "", `${location.pathname}${text ? `?${text}` : ""}${location.hash}`);
+}
+
 export const runPath = (runId) => `/api/v1/runs/${encodeURIComponent(runId)}`;
 export const runPage = (runId) => `/runs/${encodeURIComponent(runId)}`;
 

@@ -20,11 +20,11 @@ export function renderDiff(text, label = "Unified diff") {
   const shown = lines.slice(0, MAX_LINES);
   const pre = h("pre", { class: "diff", "aria-label": label, tabindex: "0" },
     shown.map((line) => h("span", { class: `line ${lineClass(line)}`, text: `${line}\n` })));
-  const files = lines.filter((l) => lineClass(l) === "file").length;
+  const files = lines.filter((l) => lineClass(l) === "file").length || 1;
   const added = lines.filter((l) => lineClass(l) === "add").length;
   const removed = lines.filter((l) => lineClass(l) === "del").length;
   const summary = h("p", { class: "muted small diff-summary" },
-    `${files || 1} file${files === 1 ? "" : "s"} · `, h("span", { class: "add-count", text: `+${added}` }),
+    `${files} file${files === 1 ? "" : "s"} · `, h("span", { class: "add-count", text: `+${added}` }),
     " ", h("span", { class: "del-count", text: `−${removed}` }),
     lines.length > MAX_LINES ? ` · first ${MAX_LINES.toLocaleString("en-US")} lines shown` : "");
   return h("div", { class: "diff-view" }, summary, pre);
@@ -35,25 +35,19 @@ function text(value) {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** Rows {change, name, a, b} from the shapes a package diff may take. */
+const CHANGE_KINDS = ["changed", "added", "removed"];
+
+/** Rows {change, name, a, b} of a package diff: {added: {name: v}, removed, changed: {name: {a, b}}}. */
 export function packageRows(packages) {
   if (Array.isArray(packages)) {
-    return packages.map((p) => (typeof p === "object" && p !== null ?
-      { change: p.change ?? p.status ?? p.kind ?? "", name: p.name ?? p.package ?? "",
-        a: p.a ?? p.old ?? p.from ?? p.before, b: p.b ?? p.new ?? p.to ?? p.after } :
-      { change: "", name: String(p), a: undefined, b: undefined }));
+    return packages.map((p) => ({ change: p.change ?? "", name: p.name ?? "", a: p.a, b: p.b }));
   }
   const rows = [];
-  for (const [change, entries] of Object.entries(packages || {})) {
-    if (Array.isArray(entries)) {
-      entries.forEach((e) => rows.push(typeof e === "object" && e !== null ?
-        { change, name: e.name ?? "", a: e.a ?? e.old ?? e.from, b: e.b ?? e.new ?? e.to } : { change, name: String(e) }));
-    } else if (entries && typeof entries === "object") {
-      for (const [name, v] of Object.entries(entries)) {
-        if (Array.isArray(v)) rows.push({ change, name, a: v[0], b: v[1] });
-        else if (v && typeof v === "object") rows.push({ change, name, a: v.a ?? v.old ?? v.from, b: v.b ?? v.new ?? v.to });
-        else rows.push({ change, name, a: change === "added" ? undefined : v, b: change === "removed" ? undefined : v });
-      }
+  for (const change of CHANGE_KINDS) {
+    for (const [name, value] of Object.entries((packages || {})[change] || {})) {
+      if (change === "changed") rows.push({ change, name, a: value?.a, b: value?.b });
+      else if (change === "added") rows.push({ change, name, a: undefined, b: value });
+      else rows.push({ change, name, a: value, b: undefined });
     }
   }
   return rows;

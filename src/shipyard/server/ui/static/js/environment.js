@@ -56,6 +56,8 @@ function codeRows(env) {
     ["Commit", git.commit && join(git.commit, git.dirty ? "(with uncommitted changes)" : "")],
     ["Entry point", Array.isArray(argv) ? argv.join(" ") : undefined],
     ["Working dir", get(env, "code", "cwd")],
+    ["Re-run with", Array.isArray(env.command) ? env.command.join(" ") : undefined],
+    ["Launched by", env.launcher],
   ];
 }
 

@@ -1,10 +1,9 @@
 // The runs table of a project: server-side keyset paging, the SDK's filter grammar, sortable and
 // pickable columns, multi-select for Compare, and live updates of RUNNING rows. Its whole state
 // (filter, order, columns, page size, page token, selection) lives in the URL.
-import {
-  ApiError, api, fieldName, fmtDuration, fmtNumber, h, paramText, quoteText, readJson, runPage,
-  statusBadge, timeEl,
-} from "./common.js";
+import { ApiError, api, fieldName, h, queryText, quoteText, readJson } from "./common.js";
+import { cell } from "./run_cells.js";
+import { initColumnPicker } from "./column_picker.js";
 
 const data = readJson("page-data");
 const PROJECT = data.project;
@@ -12,7 +11,6 @@ const DEFAULT_LIMIT = 50;
 const POLL_MS = 4000;
 const MIN_COMPARE = 2;
 const MAX_COMPARE = 10;
-const MAX_TAG_CHIPS = 3;
 const BASE_COLUMNS = [
   { id: "name", label: "Name", order: "name" },
   { id: "status", label: "Status", order: "status" },
@@ -69,7 +67,7 @@ function urlFor(s) {
   if (s.limit !== DEFAULT_LIMIT) q.set("limit", String(s.limit));
   if (s.after) q.set("after", s.after);
   if (selected.size) q.set("sel", [...selected].join(","));
-  const text = q.toString();
+  const text = queryText(q);
   return location.pathname + (text ? `?${text}` : "");
 }
 
@@ -144,45 +142,6 @@ function renderHead(cols) {
   thead.replaceChildren(h("tr", {}, h("th", { scope: "col", class: "select-cell" }, all), cells));
 }
 
-function durationOf(run) {
-  const end = run.end_time ?? (run.status === "RUNNING" ? Date.now() : null);
-  return end === null ? null : end - run.start_time;
-}
-
-function tagChips(tags) {
-  const entries = Object.entries(tags).filter(([key]) => !key.startsWith("shipyard."));
-  const chips = entries.slice(0, MAX_TAG_CHIPS).map(([key, value]) =>
-    h("li", { class: "chip", title: `${key}: ${value}` }, h("span", { class: "chip-key", text: key }), value));
-  if (entries.length > MAX_TAG_CHIPS) {
-    chips.push(h("li", { class: "chip more", text: `+${entries.length - MAX_TAG_CHIPS}` }));
-  }
-  return chips.length ? h("ul", { class: "chips", style: { margin: "0" } }, chips) : h("span", { class: "muted", text: "—" });
-}
-
-function cell(run, col) {
-  switch (col.id) {
-    case "name":
-      return h("th", { scope: "row", class: "name-cell" },
-        run.parent_id ? h("span", { class: "child-mark", title: "Child run", text: "↳" }) : null,
-        h("a", { href: runPage(run.id), class: "run-name", title: run.name || run.id, text: run.name || run.id }));
-    case "status": return h("td", {}, statusBadge(run.status));
-    case "start_time": return h("td", {}, timeEl(run.start_time));
-    case "duration": return h("td", { class: "num", text: fmtDuration(durationOf(run)) });
-    case "user": return h("td", { text: run.user || "—" });
-    case "tags": return h("td", {}, tagChips(run.tags));
-    default: break;
-  }
-  if (col.kind === "metrics") {
-    const m = run.metrics[col.key];
-    const title = m ? `min ${fmtNumber(m.min)} · max ${fmtNumber(m.max)} · ${m.count} points` : null;
-    return h("td", { class: "num mono", title, text: m ? fmtNumber(m.last) : "—" });
-  }
-  if (col.kind === "params") {
-    return h("td", { class: "mono", text: col.key in run.params ? paramText(run.params[col.key]) : "—" });
-  }
-  return h("td", { text: run.tags[col.key] ?? "—" });
-}
-
 function renderRow(run, cols) {
   const isSelected = selected.has(run.id);
   const row = h("tr", { "data-run-id": run.id, "data-status": run.status, class: isSelected ? "selected" : null });
@@ -201,6 +160,7 @@ function render() {
   syncSelectAll();
   renderPager();
   renderEmpty();
+  if (runs.length && !performance.getEntriesByName("shipyard:rows").length) performance.mark("shipyard:rows");
 }
 
 function renderEmpty() {
@@ -267,7 +227,6 @@ function showError(err) {
     const bad = state.filter.slice(pos, pos + Math.max(token.length, 1)) || " ";
     const after = state.filter.slice(pos + Math.max(token.length, 1));
     parts.push(h("pre", { "aria-label": `Error at position ${pos}` }, before, h("mark", { text: bad }), after));
-    parts.push(h("div", { class: "small muted", text: `at position ${pos}` }));
     els.input.setAttribute("aria-invalid", "true");
     els.input.focus();
     els.input.setSelectionRange(pos, pos + token.length);
@@ -358,25 +317,6 @@ function selectionChanged() {
 
 // -- column picker --------------------------------------------------------------------------
 
-function renderPicker() {
-  const query = els.pickerSearch.value.trim().toLowerCase();
-  const chosen = new Set(chosenColumns());
-  const groups = [["metrics", "Metrics"], ["params", "Params"], ["tags", "Tags"]].map(([kind, label]) => {
-    const keys = data.keys[kind].filter((key) => !query || key.toLowerCase().includes(query));
-    if (!keys.length) return null;
-    return h("div", { role: "group", "aria-label": label }, h("h3", { text: label }), keys.map((key) => {
-      const id = `${kind}.${key}`;
-      const box = h("input", { type: "checkbox", checked: chosen.has(id), "data-column": id });
-      box.addEventListener("change", () => toggleColumn(id, box.checked));
-      return h("label", {}, box, key);
-    }));
-  }).filter(Boolean);
-  if (!groups.length) {
-    groups.push(h("p", { class: "muted", text: query ? "No key matches." : "No params, metrics or tags logged yet." }));
-  }
-  els.pickerGroups.replaceChildren(...groups);
-}
-
 function toggleColumn(id, on) {
   const cols = chosenColumns().filter((c) => c !== id);
   if (on) cols.push(id);
@@ -385,29 +325,10 @@ function toggleColumn(id, on) {
   render();
 }
 
-function initPicker() {
-  els.picker.addEventListener("toggle", () => {
-    if (els.picker.open) {
-      renderPicker();
-      els.pickerSearch.focus();
-    }
-  });
-  els.pickerSearch.addEventListener("input", renderPicker);
-  els.pickerReset.addEventListener("click", () => {
-    state.cols = null;
-    commit();
-    render();
-    renderPicker();
-  });
-  els.picker.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
-      els.picker.open = false;
-      els.picker.querySelector("summary").focus();
-    }
-  });
-  document.addEventListener("click", (event) => {
-    if (els.picker.open && !els.picker.contains(event.target)) els.picker.open = false;
-  });
+function resetColumns() {
+  state.cols = null;
+  commit();
+  render();
 }
 
 // -- wiring ---------------------------------------------------------------------------------
@@ -456,7 +377,10 @@ function matchesInitial() {
 
 function start() {
   initControls();
-  initPicker();
+  initColumnPicker({
+    details: els.picker, search: els.pickerSearch, groups: els.pickerGroups, reset: els.pickerReset,
+    keys: data.keys, chosen: chosenColumns, onToggle: toggleColumn, onReset: resetColumns,
+  });
   selectionChanged();
   const initial = data.initial;
   if (initial && matchesInitial()) {
