@@ -15,6 +15,7 @@ Every sweep's trials are checked: count, state, and each run's params against th
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
@@ -129,11 +130,14 @@ def in_process(trials: int) -> Json:
     with workdir("sweeps") as tmp:
         for parallel in (1, 2):
             settings = settings_for(tmp / f"home-{parallel}")
-            seconds, result = timed(
-                lambda: shipyard.sweep(
-                    spec(trials), shipyard_objective, parallel=parallel, settings=settings
-                )  # noqa: B023
+            run = functools.partial(
+                shipyard.sweep,
+                spec(trials),
+                shipyard_objective,
+                parallel=parallel,
+                settings=settings,
             )
+            seconds, result = timed(run)
             check(result, settings, trials)
             results[f"shipyard_parallel_{parallel}"] = rate(trials, seconds)
             log(f"in-process shipyard parallel={parallel}: {trials / seconds:.1f} trials/s")
@@ -158,16 +162,16 @@ def commands(trials: int) -> Json:
         for parallel in (1, 2):
             settings = settings_for(tmp / f"home-{parallel}")
             executor = LocalExecutor(settings.home / "jobs")
-            seconds, result = timed(
-                lambda: shipyard.sweep(
-                    spec(trials, command),
-                    executor=executor,
-                    parallel=parallel,
-                    settings=settings,
-                    cwd=tmp,
-                    poll_interval=0.05,
-                )  # noqa: B023
+            run = functools.partial(
+                shipyard.sweep,
+                spec(trials, command),
+                executor=executor,
+                parallel=parallel,
+                settings=settings,
+                cwd=tmp,
+                poll_interval=0.05,
             )
+            seconds, result = timed(run)
             check(result, settings, trials)
             results[f"shipyard_local_parallel_{parallel}"] = rate(trials, seconds)
             log(f"commands shipyard parallel={parallel}: {trials / seconds:.2f} trials/s")

@@ -13,5 +13,6 @@ else
   fi
   UV=.tools/bin/uv
 fi
-"$UV" sync --quiet --frozen --all-extras --python "$(command -v python3)"
+# --inexact keeps extra packages installed by hand (e.g. the CPU build of torch for the DDP example).
+"$UV" sync --quiet --frozen --inexact --all-extras --python "$(command -v python3)"
 export PATH="$PWD/.venv/bin:$PATH"

@@ -32,7 +32,7 @@ def notes() -> list[str]:
 
 @pytest.fixture
 def jobs(tmp_path: Path, notes: list[str]) -> Iterator[JobService]:
-    service = JobService(job_settings(tmp_path / "home"), note=notes.append)
+    service = JobService(job_settings(tmp_path / "home"), note=notes.append, watch=False)
     yield service
     service.close()
 
@@ -115,6 +115,22 @@ def test_a_failed_attempt_is_retried_in_the_same_run(
     assert "second attempt works" in output_of(jobs, job.run_id)
     first = jobs.backend.store.get_artifact(job.run_id, ".shipyard/attempts/1/output.log")
     assert first.size > 0
+
+
+def test_a_watcher_ends_and_retries_a_job_nobody_reads(repo: Path, tmp_path: Path) -> None:
+    settings = job_settings(tmp_path / "watched")
+    marker = tmp_path / "marker"
+    with JobService(settings) as watched:  # watch=True: a detached watcher follows the job
+        job = watched.submit(request(repo, "flaky.py", retries=1, env={"MARKER": str(marker)}))
+        store = watched.backend.store
+
+        def finished() -> bool:  # only the run is read: reading the job would refresh it
+            return store.get_run(job.run_id).status is RunStatus.FINISHED
+
+        wait_until(finished, timeout=TIMEOUT, what="the watcher to end the run")
+        assert store.get_run(job.run_id).tags["shipyard.job.attempt"] == "2"
+        stored = watched.store.get_job(job.run_id)
+        assert (stored.state, stored.attempts) == (JobPhase.SUCCEEDED, 2)
 
 
 def test_cancel_kills_the_whole_process_tree(jobs: JobService, repo: Path, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ TIMEOUT = 240.0
 
 @pytest.fixture
 def jobs(tmp_path: Path) -> Iterator[JobService]:
-    service = JobService(job_settings(tmp_path / "home"))
+    service = JobService(job_settings(tmp_path / "home"), watch=False)
     yield service
     service.close()
 

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import free_port, wait_for_port
 from shipyard.api import datasets as dataset_routes
+from shipyard.api import jobs as job_routes
 from shipyard.api import routes
 from shipyard.api.routes import url
 from shipyard.artifacts import open_artifact_store
@@ -383,7 +384,7 @@ def test_openapi_lists_every_route_with_a_summary(http: httpx.Client) -> None:
         for path, operations in spec["paths"].items()
         for method in operations
     }
-    assert listed == set(routes.ROUTES) | set(dataset_routes.ROUTES)
+    assert listed == set(routes.ROUTES) | set(dataset_routes.ROUTES) | set(job_routes.ROUTES)
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             assert operation.get("summary"), (method, path)

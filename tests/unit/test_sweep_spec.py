@@ -144,7 +144,7 @@ def test_load_spec_reads_a_file(tmp_path: Path) -> None:
             FULL.replace("  epochs: {value: 3}", "  epochs: {value: 3, values: [1]}"),
             14,
             "parameters.epochs.value",
-                "cannot be combined with values",
+            "cannot be combined with values",
         ),
         ("metric: [1\n", 2, "", "not valid YAML"),
     ],

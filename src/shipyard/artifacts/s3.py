@@ -100,7 +100,7 @@ class S3ArtifactStore:
         bucket, prefix, endpoint_url = _parse_uri(uri)
         boto3 = _import_boto3()
         try:
-            client = boto3.client("s3", endpoint_url=endpoint_url)
+            client = boto3.client("s3", endpoint_url=endpoint_url, config=_client_config())
         except ValueError as exc:  # botocore rejects a malformed endpoint URL this way
             raise InvalidArgument(
                 f"invalid S3 endpoint {endpoint_url!r} in {uri!r}: {exc}",
@@ -339,3 +339,11 @@ def _boto_cause(exc: BaseException) -> BaseException:
         last = getattr(seen, "last_exception", None)
         seen = last if isinstance(last, BaseException) else (seen.__cause__ or seen.__context__)
     return exc
+
+
+def _client_config() -> Any:
+    """Retry throttling and 5xx answers the way AWS recommends (standard mode, several attempts):
+    S3-compatible servers return an occasional 500/503 under concurrent writes to one key."""
+    from botocore.config import Config
+
+    return Config(retries={"max_attempts": 8, "mode": "standard"})

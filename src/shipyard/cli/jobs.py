@@ -223,7 +223,14 @@ def list_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most N jobs.")] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """List jobs, newest first (jobs running here are refreshed from their executor)."""
+    """List jobs, newest first (jobs running here are refreshed from their executor).
+
+    [bold]Examples[/bold]
+
+      shipyard jobs list --state RUNNING --state QUEUED
+
+      shipyard jobs list --queue gpu-box --json
+    """
     state = get_state(ctx)
     with open_jobs(state) as jobs:
         found = jobs.list(queue=queue, states=state_filter or (), limit=limit)
@@ -237,7 +244,14 @@ def list_command(
 
 @app.command("status")
 def status_command(ctx: typer.Context, job_ref: JobArgument, as_json: JsonOption = False) -> None:
-    """Show a job: its state, where it runs, its attempts and how they ended."""
+    """Show a job: its state, where it runs, its attempts and how they ended.
+
+    [bold]Examples[/bold]
+
+      shipyard jobs status 01a21d20
+
+      shipyard jobs status 01a21d20 --json
+    """
     state = get_state(ctx)
     with open_jobs(state) as jobs:
         job = jobs.get(job_ref)
@@ -255,7 +269,14 @@ def logs_command(
         bool, typer.Option("--follow", "-f", help="Keep streaming until the job ends.")
     ] = False,
 ) -> None:
-    """Print a job's output (live while it runs on this machine or Ray; stored once it ended)."""
+    """Print a job's output (live while it runs on this machine or Ray; stored once it ended).
+
+    [bold]Examples[/bold]
+
+      shipyard jobs logs 01a21d20
+
+      shipyard jobs logs 01a21d20 --follow
+    """
     state = get_state(ctx)
     with open_jobs(state) as jobs:
         run_id = jobs.resolve(job_ref)
@@ -268,7 +289,12 @@ def logs_command(
 @app.command("cancel")
 def cancel_command(ctx: typer.Context, job_ref: JobArgument) -> None:
     """Cancel a job: stop its whole process tree and end its run KILLED (an agent's job stops
-    at the agent's next heartbeat)."""
+    at the agent's next heartbeat).
+
+    [bold]Examples[/bold]
+
+      shipyard jobs cancel 01a21d20
+    """
     state = get_state(ctx)
     with open_jobs(state) as jobs:
         job = jobs.cancel(job_ref)

@@ -130,7 +130,14 @@ def status_command(
 def list_command(
     ctx: typer.Context, storage: StorageOption = None, as_json: JsonOption = False
 ) -> None:
-    """List the sweeps, oldest first, with their progress and best value."""
+    """List the sweeps, oldest first, with their progress and best value.
+
+    [bold]Examples[/bold]
+
+      shipyard sweep list
+
+      shipyard sweep list --storage postgresql+psycopg://db/sweeps --json
+    """
     from shipyard.sweeps import list_sweeps
 
     state = get_state(ctx)

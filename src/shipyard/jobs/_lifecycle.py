@@ -17,7 +17,7 @@ from pathlib import Path
 
 from shipyard.capture.layout import ARTIFACT_DIR, OUTPUT_ARTIFACT
 from shipyard.domain.jobs import Job, JobPhase
-from shipyard.errors import Conflict, NotFound, ShipyardError
+from shipyard.errors import Conflict, NotFound, ShipyardError, Unavailable
 from shipyard.executors.base import Executor, JobHandle, JobSpec, JobState, JobStatus
 from shipyard.jobs._submission import Submission
 from shipyard.sdk._process import child_environment, output_tail
@@ -90,6 +90,9 @@ def submit_attempt(
     except Conflict:
         executor.cancel(handle)  # cancelled (or lost) while it was being submitted
         return ctx.store.get_job(job.run_id)
+    except Unavailable as exc:  # the next heartbeat records the handle
+        ctx.note(f"job {job.run_id}: could not record its handle yet: {exc.message}")
+        return dataclasses.replace(job, handle=str(handle))
     if job.cancel_requested:
         executor.cancel(handle)
     return job
@@ -142,7 +145,9 @@ def _still_running(
     state = JobPhase.RUNNING if status.state is JobState.RUNNING else None
     started = state is JobPhase.RUNNING and job.state is JobPhase.PENDING
     if started or (agent is not None and beat):
-        job = ctx.store.heartbeat(job.run_id, attempt=job.attempts, agent=agent, state=state)
+        job = ctx.store.heartbeat(
+            job.run_id, attempt=job.attempts, agent=agent, state=state, handle=str(handle)
+        )
     if not job.cancel_requested:
         return job
     executor.cancel(handle)

@@ -63,7 +63,10 @@ class Submission:
         """Read a submission written by :meth:`to_dict`. Raises ``InvalidArgument`` when it is
         not one (a job recorded by another tool)."""
         try:
-            spec = JobSpec.from_dict(data["spec"])
+            stored = data["spec"]
+            if not isinstance(stored, Mapping):
+                raise TypeError("spec")
+            spec = JobSpec.from_dict(stored)
             code = data.get("code") or "in_place"
             if code not in CODE_MODES:
                 raise KeyError(code)
@@ -79,8 +82,8 @@ class Submission:
                 namespace=str(data.get("namespace") or "default"),
                 image=data.get("image"),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, InvalidArgument) as exc:
             raise InvalidArgument(
-                f"the job's stored spec is not a Shipyard submission (missing or bad {exc})",
+                f"the job's stored spec is not a Shipyard submission ({exc})",
                 hint="this job was recorded by another tool; manage it there",
             ) from None

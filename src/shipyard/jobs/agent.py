@@ -151,6 +151,10 @@ class Agent:
         try:
             job = self._launch(job, workdir)
             job = self._supervise(job)
+        except Unavailable as exc:  # the hub is away: the lease decides what becomes of the job
+            self._ctx.note(f"agent {self.name}: {exc.message}; giving job {job.run_id} up")
+            self._cancel(job)
+            return job
         finally:
             remove_workdir(workdir)
         self._ctx.note(f"agent {self.name}: job {job.run_id} is {job.state.value}")
@@ -159,11 +163,13 @@ class Agent:
     # -- one attempt --------------------------------------------------------------------------
 
     def _launch(self, job: Job, workdir: Path) -> Job:
-        submission = Submission.from_dict(job.spec)
         try:
+            submission = Submission.from_dict(job.spec)
             cwd = self._cwd(job, submission, workdir)
+        except Unavailable:
+            raise
         except ShipyardError as exc:
-            return self._complete(job, JobPhase.FAILED, f"could not rebuild the code: {exc}")
+            return self._complete(job, JobPhase.FAILED, f"could not prepare the job: {exc}")
         spec = attempt_spec(self._ctx, submission, job.run_id, cwd, wrap=self._tether())
         return submit_attempt(self._ctx, job, self._executor, spec, agent=self.name)
 

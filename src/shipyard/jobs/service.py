@@ -1,13 +1,15 @@
 """:class:`JobService`: submit, list, follow and cancel jobs (what ``shipyard jobs`` calls).
 
-No background process watches a direct job: reading it (``get``, ``list``, ``logs``, ``wait``)
-asks its executor where it is and, once it ended, stores its output, ends its run and, when it
-failed with retries left, submits the next attempt. Those steps are guarded by the job store, so
-any number of readers may do it at once.
+A direct job moves forward whenever it is read (``get``, ``list``, ``logs``, ``wait``): its
+executor is asked where it is and, once it ended, its output is stored, its run ended and, when it
+failed with retries left, its next attempt submitted. The detached watcher that ``submit`` starts
+(``_watch``) reads the job until it ends, so this happens even when nobody looks. Those steps are
+guarded by the job store, so any number of readers may do them at once.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +25,7 @@ from shipyard.jobs._executors import executor_for, reachable, this_host
 from shipyard.jobs._lifecycle import JobContext, Note, logger, observe
 from shipyard.jobs._render import dry_run
 from shipyard.jobs._submission import Submission
+from shipyard.jobs._watch import spawn_watcher
 from shipyard.jobs.request import JobRequest
 from shipyard.sdk._http import HttpBackend
 from shipyard.sdk.backend import Backend, open_backend
@@ -60,6 +63,8 @@ class JobService:
         settings: configuration (default: ``Settings()``); the tracking settings reach the jobs.
         note: where remarks for people go (the CLI prints them; default: the ``shipyard.jobs``
             logger).
+        watch: start a detached watcher for each direct job submitted, which ends its run (and
+            retries it) when it ends even if nobody reads it (see ``_watch``).
 
     Example::
 
@@ -68,8 +73,11 @@ class JobService:
             final = jobs.wait(job.run_id)
     """
 
-    def __init__(self, settings: Settings | None = None, *, note: Note | None = None) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, note: Note | None = None, watch: bool = True
+    ) -> None:
         self.settings = settings or Settings()
+        self.watch = watch
         backend = open_backend(self.settings)
         try:
             store = open_job_store(backend)
@@ -102,12 +110,17 @@ class JobService:
 
     def submit(self, request: JobRequest) -> Job:
         """Run ``request`` as a job: create its run, capture the code state with it, record the
-        job, and (unless it targets a queue) submit its first attempt to the executor.
+        job, and (unless it targets a queue) submit its first attempt to the executor (and start
+        its watcher).
 
         Raises ``InvalidArgument`` for a bad request (nothing is created), the executor's or the
         backend's errors otherwise (the run then ends ``FAILED``).
         """
-        return _submit.submit(self._ctx, request)
+        job = _submit.submit(self._ctx, request)
+        if self.watch and job.queue is None and not job.state.is_terminal:
+            log = Path(self.settings.home).absolute() / "jobs" / "watchers.log"
+            spawn_watcher(self.settings, job.run_id, log)
+        return job
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -144,9 +157,16 @@ class JobService:
         found = self.store.list_jobs(queue=queue, states=states, limit=limit)
         return [self.refresh(job) for job in found]
 
-    def refresh(self, job: Job) -> Job:
+    def can_refresh(self, job: Job) -> bool:
+        """Whether this process can ask the job's executor about it (a direct job of this
+        machine, or of a cluster)."""
+        submission = _submission(job)
+        return submission is not None and reachable(job, submission)
+
+    def refresh(self, job: Job, *, strict: bool = False) -> Job:
         """Bring a direct job up to date with its executor (see the module docstring); other
-        jobs (queued, on another machine, an unreachable cluster) are returned as stored."""
+        jobs (queued, on another machine) are returned as stored, and so are jobs whose executor
+        cannot be reached (``strict`` raises ``Unavailable`` then)."""
         if job.state.is_terminal:
             self._clean_up(job)
             return job
@@ -156,6 +176,8 @@ class JobService:
         try:
             job = self._advance(job, executor_for(job.executor, submission))
         except Unavailable as exc:
+            if strict:
+                raise
             self._ctx.note(f"job {job.run_id}: {exc.message}")
             return job
         if job.state.is_terminal:
@@ -210,6 +232,11 @@ class JobService:
 
     def _follow(self, job: Job) -> Iterator[str]:
         shown: str | None = None
+        if job.queue is not None and not job.state.is_terminal:
+            self._ctx.note(
+                f"job {job.run_id} runs on an agent of queue {job.queue}; "
+                "its output is shown when it ends"
+            )
         while not job.state.is_terminal:
             live = self._executor(job)
             handle = job.handle
@@ -229,13 +256,11 @@ class JobService:
             artifact = self.backend.store.get_artifact(run_id, OUTPUT_ARTIFACT)
         except NotFound:
             return
-        tmp = Path(self.settings.home).absolute() / "jobs" / f".output-{run_id}.log"
-        try:
-            self.backend.download_artifact(run_id, artifact, tmp)
-            with tmp.open(encoding="utf-8", errors="replace") as lines:
+        with tempfile.TemporaryDirectory(prefix="shipyard-job-") as tmp:
+            local = Path(tmp, "output.log")
+            self.backend.download_artifact(run_id, artifact, local)
+            with local.open(encoding="utf-8", errors="replace") as lines:
                 yield from (line.rstrip("\n") for line in lines)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def _executor(self, job: Job) -> Executor | None:
         submission = _submission(job)

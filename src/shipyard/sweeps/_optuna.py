@@ -22,6 +22,7 @@ from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner
 from optuna.samplers import BaseSampler, GridSampler, RandomSampler, TPESampler
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -147,17 +148,32 @@ def _same_database(one: Any, other: Any) -> bool:
 
 def open_storage(url: str) -> RDBStorage:
     """Open (creating its tables if needed) the Optuna RDB storage at ``url``."""
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}}
+    sqlite = url.startswith("sqlite")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_TIMEOUT_S}} if sqlite else {}
+    if sqlite:
         _make_parent(url)
     try:
-        return RDBStorage(url, engine_kwargs=kwargs)
+        storage = RDBStorage(url, engine_kwargs=kwargs)
     except (SQLAlchemyError, ImportError, OSError) as exc:
         raise Unavailable(
             f"cannot open the sweep storage {redact(url)}: {exc}",
             hint="check the --storage URL and that the database is reachable",
         ) from None
+    if sqlite:
+        event.listen(storage.engine, "connect", _sqlite_pragmas)
+        storage.engine.dispose()  # connections made from now on get the pragmas
+    return storage
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """WAL, as the Shipyard store uses: ``sweep status`` reads while the driver writes, and a
+    commit (Optuna makes one per reported value) needs no fsync of the whole database."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
 
 
 def _make_parent(url: str) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from optuna.trial import FrozenTrial, Trial
 
 from shipyard.domain.entities import RunStatus
-from shipyard.errors import InvalidArgument, ShipyardError
+from shipyard.errors import InvalidArgument, ShipyardError, Unavailable
 from shipyard.executors import Executor, JobHandle, JobSpec, JobState, JobStatus, LocalExecutor
 from shipyard.sdk._process import child_environment
 from shipyard.settings import Settings
@@ -39,6 +39,7 @@ from shipyard.sweeps.spec import SweepSpec
 
 POLL_INTERVAL_S = 0.25
 OUTPUT_TAIL_LINES = 20
+UNREACHABLE_GRACE_S = 60.0
 _ENDED_BY_EXECUTOR = {
     JobState.CANCELLED: RunStatus.KILLED,
     JobState.TIMED_OUT: RunStatus.FAILED,
@@ -125,6 +126,7 @@ class _Job:
     handle: JobHandle
     trial: Trial | None
     last_step: int = -1
+    unreachable_since: float | None = None
 
     @property
     def ref(self) -> Trial | int:
@@ -156,7 +158,7 @@ class _CommandLoop:
         """Drive the sweep to its end; on any error, stop running trials and queue them again."""
         try:
             self._recover()
-            while self._fill() or self.active:
+            while self._fill():
                 time.sleep(self.poll_interval)
                 for job in list(self.active):
                     self._poll(job)
@@ -166,6 +168,7 @@ class _CommandLoop:
 
     # -- starting ------------------------------------------------------------------------------
     def _fill(self) -> bool:
+        """Start trials up to ``parallel``; whether any trial is running."""
         started = False
         while len(self.active) < self.parallel and self.session.claim():
             self._start()
@@ -197,6 +200,20 @@ class _CommandLoop:
 
     # -- watching ------------------------------------------------------------------------------
     def _poll(self, job: _Job) -> None:
+        """Look at one trial; an executor or store that does not answer is retried for
+        ``UNREACHABLE_GRACE_S`` before the sweep gives up."""
+        try:
+            self._look(job)
+        except Unavailable as exc:
+            now = time.monotonic()
+            job.unreachable_since = job.unreachable_since or now
+            if now - job.unreachable_since > UNREACHABLE_GRACE_S:
+                raise
+            logger.warning("trial %s: %s (retrying)", job.number, exc)
+        else:
+            job.unreachable_since = None
+
+    def _look(self, job: _Job) -> None:
         status = self.executor.status(job.handle)
         if job.trial is not None and not status.state.is_terminal and self._report(job):
             if job.trial.should_prune():

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
-from shipyard.server.ui import data, pages
+from shipyard.server.ui import data, datasets, pages, sweeps
 from shipyard.server.ui._templates import PLOTLY_JS, PLOTLY_URL, STATIC_DIR, assets_prefix
 
 __all__ = ["install"]
@@ -66,11 +66,15 @@ def _plotly_js(request: Request) -> Response:
 def install(app: FastAPI) -> None:
     """Add the UI to ``app``: its pages, its JSON helpers, and its static files.
 
-    Pages are ``/``, ``/projects/{name}``, ``/runs/{id}`` and ``/compare?runs=a,b``; helpers live
+    Pages are ``/``, ``/projects/{name}``, ``/runs/{id}``, ``/compare?runs=a,b``,
+    ``/sweeps/{id}``, ``/datasets``, ``/datasets/{name}`` and
+    ``/datasets/{name}/versions/{version}``; helpers live
     under ``/api/v1/ui``; assets under ``/static/ui/<version>`` and
     ``/static/vendor/plotly.min.js?v=<plotly version>``.
     """
     app.include_router(pages.router)
+    app.include_router(datasets.router)
+    app.include_router(sweeps.router)
     app.include_router(data.router)
     app.add_api_route(PLOTLY_URL, _plotly_js, methods=["GET"], include_in_schema=False)
     app.mount(assets_prefix(), _VersionedStatic(directory=STATIC_DIR), name="ui-static")

@@ -21,6 +21,7 @@ from shipyard.server._deps import Store
 from shipyard.server.ui import _views as views
 from shipyard.server.ui._catalog import column_keys, project_summaries
 from shipyard.server.ui._markdown import render_markdown
+from shipyard.server.ui._sweep_views import sweep_link
 from shipyard.server.ui._templates import render
 from shipyard.store.base import RunStore, SearchQuery
 
@@ -98,6 +99,7 @@ def run_page(request: Request, run_id: str, store: Store) -> Response:
             run=run,
             parent=_parent(store, run),
             children=_children(store, run),
+            sweep=sweep_link(run),
             notes_html=render_markdown(run.notes),
             metric_keys=metrics,
             system_keys=system,

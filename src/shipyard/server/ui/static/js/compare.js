@@ -1,10 +1,11 @@
 // The compare page: overlaid metric charts per shared key, parallel coordinates over numeric
 // params and final metrics, the "only differences" switch, and the code & packages diff of two
 // runs (GET /api/v1/runs/diff, when the hub has it).
-import { api, apiUrl, h, loadPlotly, replaceQuery } from "./common.js";
+import { api, apiUrl, h, replaceQuery } from "./common.js";
 import { lazyCharts } from "./charts.js";
 import { packagesTable, renderDiff } from "./diff.js";
 import { numericDimensions, sharedMetricKeys } from "./compare_data.js";
+import { drawParcoords } from "./parcoords.js";
 
 const runs = JSON.parse(document.getElementById("compare-data").textContent);
 
@@ -24,41 +25,16 @@ function initCharts() {
     .map((r) => ({ runId: r.id, key: card.dataset.key, name: r.name, color: r.color })));
 }
 
-async function drawParcoords() {
-  const el = document.getElementById("parcoords");
-  const dims = numericDimensions(runs);
-  if (dims.length < 2) {
-    el.replaceChildren(h("p", { class: "chart-message", text:
-      "Parallel coordinates need at least two numeric params or metrics that every run has." }));
-    el.style.height = "auto";
-    return;
-  }
-  const Plotly = await loadPlotly();
-  const css = getComputedStyle(document.documentElement);
-  const v = (name) => css.getPropertyValue(name).trim();
+function drawRunParcoords() {
   const n = runs.length;
-  const trace = {
-    type: "parcoords",
-    line: {
+  return drawParcoords(document.getElementById("parcoords"), {
+    dimensions: numericDimensions(runs),
+    line: () => ({
       color: runs.map((_, i) => i), cmin: 0, cmax: n - 1,
       colorscale: runs.map((r, i) => [i / (n - 1), r.color]),
-    },
-    dimensions: dims.map((d) => ({ label: d.label, values: d.values, range: d.range })),
-    labelfont: { color: v("--text"), size: 12, shadow: "none" },
-    tickfont: { color: v("--muted"), size: 10, shadow: "none" },
-    rangefont: { color: v("--muted"), size: 10, shadow: "none" },
-  };
-  const layout = {
-    margin: { l: 70, r: 70, t: 56, b: 24 }, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: v("--font"), color: v("--text") },
-  };
-  await Plotly.react(el, [trace], layout, { displaylogo: false, responsive: true });
-  if (el.querySelector(".no-webgl")) {
-    Plotly.purge(el);
-    el.replaceChildren(h("p", { class: "chart-message", text: "Parallel coordinates need WebGL, which this browser has turned off." }));
-    return;
-  }
-  el.dataset.drawn = "true";
+    }),
+    empty: "Parallel coordinates need at least two numeric params or metrics that every run has.",
+  });
 }
 
 function initDifferencesToggle() {
@@ -130,8 +106,8 @@ async function loadCodeDiff() {
 }
 
 initCharts();
-drawParcoords();
-document.addEventListener("shipyard:theme", () => drawParcoords());
+drawRunParcoords();
+document.addEventListener("shipyard:theme", () => drawRunParcoords());
 initDifferencesToggle();
 for (const id of ["diff-a", "diff-b"]) document.getElementById(id)?.addEventListener("change", loadCodeDiff);
 loadCodeDiff();

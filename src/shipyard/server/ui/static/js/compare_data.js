@@ -1,4 +1,6 @@
 // What the compare page plots, from the runs it embeds: {id, name, color, params, metrics}.
+import { axisRange } from "./parcoords.js";
+
 export const SYSTEM_PREFIX = "system/";
 const MAX_DIMENSIONS = 14;
 
@@ -13,13 +15,6 @@ export function sharedMetricKeys(runs) {
 }
 
 const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
-
-function range(values) {
-  const lo = Math.min(...values);
-  const hi = Math.max(...values);
-  const pad = lo === hi ? Math.abs(lo) * 0.1 || 1 : 0;
-  return [lo - pad, hi + pad];
-}
 
 /**
  * Parallel-coordinates axes: numeric params every run has, then final values of metrics every
@@ -38,5 +33,5 @@ export function numericDimensions(runs) {
   }
   const differs = (d) => new Set(d.values).size > 1;
   const ordered = [...candidates.filter(differs), ...candidates.filter((d) => !differs(d))];
-  return ordered.slice(0, MAX_DIMENSIONS).map((d) => ({ ...d, range: range(d.values) }));
+  return ordered.slice(0, MAX_DIMENSIONS).map((d) => ({ ...d, range: axisRange(d.values) }));
 }

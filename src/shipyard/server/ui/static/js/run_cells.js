@@ -19,12 +19,19 @@ function tagChips(tags) {
   return chips.length ? h("ul", { class: "chips", style: { margin: "0" } }, chips) : h("span", { class: "muted", text: "—" });
 }
 
+/** Whether a run is the parent run of a sweep (its id is the sweep's id). */
+function isSweep(run) {
+  return run.tags["shipyard.sweep.role"] === "sweep" || run.tags["shipyard.sweep.id"] === run.id;
+}
+
 export function cell(run, col) {
   switch (col.id) {
     case "name":
       return h("th", { scope: "row", class: "name-cell" },
         run.parent_id ? h("span", { class: "child-mark", title: "Child run", text: "↳" }) : null,
-        h("a", { href: runPage(run.id), class: "run-name", title: run.name || run.id, text: run.name || run.id }));
+        h("a", { href: runPage(run.id), class: "run-name", title: run.name || run.id, text: run.name || run.id }),
+        isSweep(run) ? h("a", { href: `/sweeps/${encodeURIComponent(run.id)}`, class: "badge sweep-badge",
+          "aria-label": `sweep: results of ${run.name || run.id}`, text: "sweep" }) : null);
     case "status": return h("td", {}, statusBadge(run.status));
     case "start_time": return h("td", {}, timeEl(run.start_time));
     case "duration": return h("td", { class: "num", text: fmtDuration(durationOf(run)) });

@@ -120,6 +120,14 @@ function initNotes() {
 
 // -- inputs ---------------------------------------------------------------------------------
 
+/** A dataset input links to its dataset (name) or to the version it used; others are text. */
+function inputLink(input, text, toVersion = false) {
+  if (input.kind !== "dataset") return text;
+  const dataset = `/datasets/${encodeURIComponent(input.name)}`;
+  if (!toVersion) return h("a", { href: dataset, text });
+  return /^\d+$/.test(input.version) ? h("a", { href: `${dataset}/versions/${input.version}`, text }) : text;
+}
+
 async function loadInputs() {
   const body = panel("inputs").querySelector(".inputs-body");
   try {
@@ -133,8 +141,9 @@ async function loadInputs() {
       h("caption", { class: "visually-hidden", text: "Inputs and outputs of this run (lineage)" }),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", text: c })))),
       h("tbody", {}, inputs.map((i) => h("tr", {},
-        h("td", {}, h("span", { class: `badge ${i.direction === "output" ? "status-finished" : "status-running"}`, text: i.direction })),
-        h("td", { text: i.kind }), h("th", { scope: "row", text: i.name }), h("td", { class: "mono", text: i.version }),
+        h("td", {}, h("span", { class: `badge dir-${i.direction === "output" ? "output" : "input"}`, text: i.direction.charAt(0).toUpperCase() + i.direction.slice(1) })),
+        h("td", { text: i.kind }), h("th", { scope: "row" }, inputLink(i, i.name)),
+        h("td", { class: "mono" }, inputLink(i, i.version, true)),
         h("td", { class: "mono small", text: i.digest || "—" }),
         h("td", { class: "mono small", text: Object.entries(i.extra).map(([k, v]) => `${k}=${v}`).join(", ") || "—" })))))));
   } catch (err) {
@@ -168,6 +177,8 @@ async function poll() {
 
 initTabs();
 initNotes();
+// Tabs answer clicks from here on (tests and scripts wait for this mark).
+document.documentElement.dataset.runPage = "ready";
 if (run.status === "RUNNING") {
   showStatus(run);
   setTimeout(poll, POLL_MS);
