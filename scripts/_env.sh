@@ -14,5 +14,8 @@ else
   UV=.tools/bin/uv
 fi
 # --inexact keeps extra packages installed by hand (e.g. the CPU build of torch for the DDP example).
-"$UV" sync --quiet --frozen --inexact --all-extras --python "$(command -v python3)"
+# The interpreter is named only when .venv is created: naming it again makes uv rebuild the venv.
+python_arg=()
+[ -x .venv/bin/python ] || python_arg=(--python "$(command -v python3)")
+"$UV" sync --quiet --frozen --inexact --all-extras "${python_arg[@]}"
 export PATH="$PWD/.venv/bin:$PATH"

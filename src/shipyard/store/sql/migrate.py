@@ -10,13 +10,14 @@ naming the command that upgrades it::
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from shipyard.errors import SchemaOutdated
+from shipyard.errors import SchemaOutdated, Unavailable
 from shipyard.store.sql.engine import create_engine, redact, translate_errors, writer
 
 if TYPE_CHECKING:
@@ -94,6 +95,24 @@ def check_schema(engine: Engine, *, auto_create: bool = False) -> str:
     Shipyard schema, or with another revision, raises ``SchemaOutdated`` whose hint names the
     command to run.
     """
+    attempts = _SQLITE_CREATE_ATTEMPTS if auto_create and engine.dialect.name == "sqlite" else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _check_schema_once(engine, auto_create=auto_create)
+        except Unavailable as exc:
+            # A brand-new SQLite file being migrated by another process or thread can answer
+            # "database is locked" before its busy timeout applies (the journal-mode switch to
+            # WAL takes an exclusive lock): wait for that migration instead of failing.
+            if attempt == attempts or "locked" not in exc.message:
+                raise
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_SQLITE_CREATE_ATTEMPTS = 8
+
+
+def _check_schema_once(engine: Engine, *, auto_create: bool) -> str:
     current = _read_revision(engine)
     if current == SCHEMA_REVISION:
         return current
