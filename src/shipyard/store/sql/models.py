@@ -238,3 +238,23 @@ class JobRow(Base):
         Index("ix_jobs_state", "state"),
         Index("ix_jobs_created", "created_at", "run_id"),
     )
+
+
+# The rows of later features live in their own modules; importing them here completes Base.metadata.
+from shipyard.store.sql import (  # noqa: E402
+    models_auth,
+    models_collab,
+    models_mlflow,
+    models_registry,
+    models_serving,
+    models_workflows,
+)
+
+__all_feature_models__ = (
+    models_auth,
+    models_collab,
+    models_registry,
+    models_workflows,
+    models_serving,
+    models_mlflow,
+)

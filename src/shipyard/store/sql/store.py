@@ -37,10 +37,14 @@ from shipyard.domain.validation import (
 from shipyard.errors import AlreadyExists, InvalidArgument, NotFound
 from shipyard.store.base import SearchQuery
 from shipyard.store.sql import _records
+from shipyard.store.sql._auth import SqlAuthStore
+from shipyard.store.sql._collab import SqlCollabStore
 from shipyard.store.sql._datasets import SqlDatasetStore
 from shipyard.store.sql._jobs import SqlJobStore
 from shipyard.store.sql._load import load_runs
 from shipyard.store.sql._metrics import apply_batch, read_history, validate_batch
+from shipyard.store.sql._mlflow import SqlMlflowStore
+from shipyard.store.sql._registry import SqlRegistryStore
 from shipyard.store.sql._runs import (
     affected_rows,
     dialect_insert,
@@ -51,6 +55,8 @@ from shipyard.store.sql._runs import (
     write_params,
     write_tags,
 )
+from shipyard.store.sql._serving import SqlServingStore
+from shipyard.store.sql._workflows import SqlWorkflowStore
 from shipyard.store.sql.engine import create_engine, translate_errors, writer
 from shipyard.store.sql.migrate import check_schema
 from shipyard.store.sql.models import ProjectRow, RunRow, TagRow
@@ -58,7 +64,16 @@ from shipyard.store.sql.models import ProjectRow, RunRow, TagRow
 _MAX_USER = 256
 
 
-class SqlRunStore(SqlDatasetStore, SqlJobStore):
+class SqlRunStore(
+    SqlDatasetStore,
+    SqlJobStore,
+    SqlAuthStore,
+    SqlCollabStore,
+    SqlRegistryStore,
+    SqlWorkflowStore,
+    SqlServingStore,
+    SqlMlflowStore,
+):
     """Projects, runs, params, tags, metrics and artifact records in a SQL database; also the
     :class:`~shipyard.store.datasets.DatasetStore` (dataset versions, see ``_datasets.py``) and the
     :class:`~shipyard.store.jobs.JobStore` (jobs, queues and leases, see ``_jobs.py``).

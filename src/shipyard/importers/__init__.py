@@ -1,0 +1,1 @@
+"""Importers: bring history from other trackers (MLflow) into Shipyard."""

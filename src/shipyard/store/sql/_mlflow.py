@@ -1,0 +1,17 @@
+"""What the MLflow-compatible API needs beyond the native schema."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from sqlalchemy.orm import Session
+
+
+class SqlMlflowStore:
+    """Methods of :class:`~shipyard.store.sql.store.SqlRunStore` (a base class of it)."""
+
+    def _read(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # provided by SqlRunStore
+
+    def _write(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # provided by SqlRunStore

@@ -1,0 +1,17 @@
+"""Deployments, their revisions, prediction logs and alert rules."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from sqlalchemy.orm import Session
+
+
+class SqlServingStore:
+    """Methods of :class:`~shipyard.store.sql.store.SqlRunStore` (a base class of it)."""
+
+    def _read(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # provided by SqlRunStore
+
+    def _write(self) -> AbstractContextManager[Session]:
+        raise NotImplementedError  # provided by SqlRunStore

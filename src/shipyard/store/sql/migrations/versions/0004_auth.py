@@ -1,0 +1,26 @@
+"""Users, API tokens, teams, project members and the hash-chained audit log.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op  # noqa: F401
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+ID = sa.String(32)
+
+
+def upgrade() -> None:
+    """Create the tables (none yet)."""
+
+
+def downgrade() -> None:
+    """Drop the tables (none yet)."""

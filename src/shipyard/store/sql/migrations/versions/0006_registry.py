@@ -1,0 +1,26 @@
+"""The model registry: logged models, registered models, versions, aliases and tags.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op  # noqa: F401
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+ID = sa.String(32)
+
+
+def upgrade() -> None:
+    """Create the tables (none yet)."""
+
+
+def downgrade() -> None:
+    """Drop the tables (none yet)."""

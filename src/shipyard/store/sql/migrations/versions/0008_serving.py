@@ -1,0 +1,26 @@
+"""Deployments, their revisions, prediction logs and alert rules.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-27
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op  # noqa: F401
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | None = None
+depends_on: str | None = None
+
+ID = sa.String(32)
+
+
+def upgrade() -> None:
+    """Create the tables (none yet)."""
+
+
+def downgrade() -> None:
+    """Drop the tables (none yet)."""
