@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -15,3 +16,15 @@ class SqlAuthStore:
 
     def _write(self) -> AbstractContextManager[Session]:
         raise NotImplementedError  # provided by SqlRunStore
+
+    def record_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        address: str = "",
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        """Append one record to the hash-chained audit log (implemented with issue #5)."""
