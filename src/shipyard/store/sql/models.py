@@ -247,6 +247,7 @@ from shipyard.store.sql import (  # noqa: E402
     models_mlflow,
     models_registry,
     models_serving,
+    models_triggers,
     models_workflows,
 )
 
@@ -257,4 +258,5 @@ __all_feature_models__ = (
     models_workflows,
     models_serving,
     models_mlflow,
+    models_triggers,
 )

@@ -56,6 +56,7 @@ from shipyard.store.sql._runs import (
     write_tags,
 )
 from shipyard.store.sql._serving import SqlServingStore
+from shipyard.store.sql._triggers import SqlTriggerStore
 from shipyard.store.sql._workflows import SqlWorkflowStore
 from shipyard.store.sql.engine import create_engine, translate_errors, writer
 from shipyard.store.sql.migrate import check_schema
@@ -73,6 +74,7 @@ class SqlRunStore(
     SqlWorkflowStore,
     SqlServingStore,
     SqlMlflowStore,
+    SqlTriggerStore,
 ):
     """Projects, runs, params, tags, metrics and artifact records in a SQL database; also the
     :class:`~shipyard.store.datasets.DatasetStore` (dataset versions, see ``_datasets.py``) and the
