@@ -339,3 +339,10 @@ def test_nesting_is_bounded() -> None:
     parsed = parse_filter(many)
     assert isinstance(parsed, And)
     assert len(parsed.items) == 500
+
+
+@pytest.mark.parametrize("text", ["ª = 1", "params.x = 1 and é > 2", "名前 = 'x'"])
+def test_non_ascii_letters_outside_quotes_are_a_syntax_error(text: str) -> None:
+    # found by the schemathesis fuzz run: these used to fail an internal assertion (a 500)
+    with pytest.raises(FilterSyntaxError, match="unexpected character"):
+        parse_filter(text)

@@ -227,7 +227,7 @@ def _next_token(text: str, i: int) -> tuple[_Token, int]:
         if isinstance(num, int) and num not in _INT64:
             num = float(num)  # beyond what a database integer holds
         return _Token("num", raw, i, num), number.end()
-    if ch.isalpha() or ch == "_":
+    if _WORD_RE.match(text, i) is not None:
         return _read_word(text, i)
     hint = "a filter holds fields, operators, quoted text, numbers, parentheses and commas"
     raise _error(f"unexpected character {ch!r}", i, ch, hint)

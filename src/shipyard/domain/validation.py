@@ -111,7 +111,16 @@ def validate_artifact_path(path: str) -> str:
             f"artifact path {path!r} leaves the run's folder",
             hint="use a relative path without '..', such as 'plots/loss.png'",
         )
+    if _DRIVE.match(path) or _ENCODED_SEPARATOR.search(path):
+        raise InvalidArgument(
+            f"artifact path {path!r} looks like a drive letter or an encoded '.', '/' or '\\'",
+            hint="send the plain relative path, such as 'plots/loss.png' (not percent-encoded)",
+        )
     return norm
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_ENCODED_SEPARATOR = re.compile(r"%(25)*(2e|2f|5c)", re.IGNORECASE)
 
 
 def is_finite(value: float) -> bool:

@@ -48,8 +48,12 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 _ERROR_TEXT = {
     400: "Invalid request (unknown or malformed fields, bad filter...).",
+    401: "No valid credentials (send `Authorization: Bearer TOKEN`), or a bad webhook signature.",
+    403: "Signed in, but the role or the token's scope does not allow this.",
     404: "The named project, run, artifact, blob or metric does not exist.",
     409: "Conflicts with stored state (e.g. a param set again with another value).",
     413: "Request body too large.",
     422: "Uploaded bytes do not match their sha256.",
+    429: "Too many attempts; retry after the `Retry-After` seconds.",
+    503: "Not ready (e.g. the model has not loaded) or the store is unavailable.",
 }
