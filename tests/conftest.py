@@ -19,12 +19,18 @@ pytest_plugins = ["conftest_ray"]  # the session's local Ray head node (tests/co
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No SHIPYARD_* variable leaks in from the shell; each test runs in its own folder."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No SHIPYARD_* variable leaks in from the shell; each test runs in its own folder; what a
+    test sets in ``os.environ`` (e.g. ``seed_everything``'s determinism flags) is undone after."""
+    saved = dict(os.environ)
     for key in list(os.environ):
         if key.startswith("SHIPYARD_") and not key.startswith("SHIPYARD_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+    yield
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    os.environ.update({k: v for k, v in saved.items() if os.environ.get(k) != v})
 
 
 def _pg_admin_url() -> str | None:

@@ -31,9 +31,12 @@ if TYPE_CHECKING:  # what __getattr__ below resolves lazily, for type checkers a
     from shipyard.sdk.fluent import active_run as active_run
     from shipyard.sdk.fluent import finish as finish
     from shipyard.sdk.fluent import init as init
+    from shipyard.sdk.fluent import load_model as load_model
     from shipyard.sdk.fluent import log as log
     from shipyard.sdk.fluent import log_artifact as log_artifact
+    from shipyard.sdk.fluent import log_model as log_model
     from shipyard.sdk.fluent import log_params as log_params
+    from shipyard.sdk.fluent import register_model as register_model
     from shipyard.sdk.fluent import set_tags as set_tags
     from shipyard.sdk.fluent import start_run as start_run
     from shipyard.sdk.run import Run as Run
@@ -53,6 +56,9 @@ _EXPORTS = {
     "init": "shipyard.sdk.fluent",
     "log": "shipyard.sdk.fluent",
     "log_artifact": "shipyard.sdk.fluent",
+    "load_model": "shipyard.sdk.fluent",
+    "log_model": "shipyard.sdk.fluent",
+    "register_model": "shipyard.sdk.fluent",
     "log_params": "shipyard.sdk.fluent",
     "seed_everything": "shipyard.sdk._capture",
     "set_tags": "shipyard.sdk.fluent",

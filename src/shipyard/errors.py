@@ -13,6 +13,7 @@ Each class maps to one stable ``code`` and one HTTP status; the server writes
     ├── AlreadyExists               409 already_exists
     ├── Conflict                    409 conflict
     ├── PayloadTooLarge             413 payload_too_large
+    ├── TooManyRequests             429 too_many_requests (retry after ``retry_after`` seconds)
     ├── IntegrityError              422 integrity_error   (a checksum did not match)
     ├── SchemaOutdated              503 schema_outdated   (run `shipyard db upgrade`)
     └── Unavailable                 503 unavailable       (server or backend unreachable)
@@ -107,6 +108,17 @@ class PayloadTooLarge(ShipyardError):
     http_status = 413
 
 
+class TooManyRequests(ShipyardError):
+    """Too many attempts in a short time (e.g. failed logins); retry after ``retry_after`` s."""
+
+    code = "too_many_requests"
+    http_status = 429
+
+    def __init__(self, message: str, hint: str | None = None, retry_after: int = 60) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+
+
 class IntegrityError(ShipyardError):
     """Stored or transferred content does not match its checksum."""
 
@@ -140,6 +152,7 @@ ERROR_CLASSES: dict[str, type[ShipyardError]] = {
         AlreadyExists,
         Conflict,
         PayloadTooLarge,
+        TooManyRequests,
         IntegrityError,
         SchemaOutdated,
         Unavailable,

@@ -39,7 +39,15 @@ class Settings(BaseSettings):
         default=None, description="Artifact location for embedded/direct stores (folder or s3://)."
     )
     home: Path = Field(default=Path(".shipyard"), description="Embedded data folder.")
-    token: str | None = None
+    token: str | None = Field(
+        default=None,
+        description="API token for a server with auth on (wins over `shipyard login`).",
+    )
+    credentials_file: Path | None = Field(
+        default=None,
+        description="Where `shipyard login` keeps tokens "
+        "(default: ~/.config/shipyard/credentials.json).",
+    )
     user: str = Field(default_factory=_default_user)
     flush_interval: float = Field(default=0.5, gt=0, description="Seconds between writer flushes.")
     system_metrics_interval: float = Field(
@@ -62,6 +70,11 @@ class Settings(BaseSettings):
     )
     capture_timeout: float = Field(
         default=60.0, ge=0, description="Seconds a run end waits for its environment capture."
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="Secret that signs git webhooks (/api/v1/hooks/github, /gitlab); unset: off.",
     )
 
     @property

@@ -5,10 +5,7 @@ against the app in-process (which refuses versions whose blobs it does not hold,
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
 from shipyard.artifacts.local import LocalArtifactStore
@@ -16,67 +13,22 @@ from shipyard.domain.datasets import ManifestEntry
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.sdk._http_datasets import HttpDatasetStore
 from shipyard.sdk._http_store import HttpRunStore
-from shipyard.server.app import create_app
 from shipyard.store.base import RunStore
 from shipyard.store.datasets import DatasetStore
 from shipyard.store.sql.store import SqlRunStore
-from shipyard.testing.asgi import asgi_client
 from shipyard.testing.dataset_contract import BlobMaker, DatasetStoreContract
 
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[SqlRunStore]:
-    store = SqlRunStore.from_uri(f"sqlite:///{tmp_path}/db/shipyard.db", auto_create=True)
-    yield store
-    store.close()
+pytest_plugins = ["store_fixtures"]  # sql_store, http_runs, server_blobs
 
 
-class TestSqliteDatasetStore(DatasetStoreContract):
+class TestSqlDatasetStore(DatasetStoreContract):
     @pytest.fixture
-    def datasets(self, sqlite_store: SqlRunStore) -> DatasetStore:
-        return sqlite_store
+    def datasets(self, sql_store: SqlRunStore) -> DatasetStore:
+        return sql_store
 
     @pytest.fixture
-    def runs(self, sqlite_store: SqlRunStore) -> RunStore:
-        return sqlite_store
-
-
-@pytest.mark.postgres
-class TestPostgresDatasetStore(DatasetStoreContract):
-    @pytest.fixture
-    def pg_store(self, pg_url: str) -> Iterator[SqlRunStore]:
-        store = SqlRunStore.from_uri(pg_url, auto_create=True)
-        yield store
-        store.close()
-
-    @pytest.fixture
-    def datasets(self, pg_store: SqlRunStore) -> DatasetStore:
-        return pg_store
-
-    @pytest.fixture
-    def runs(self, pg_store: SqlRunStore) -> RunStore:
-        return pg_store
-
-
-@pytest.fixture
-def server_blobs(tmp_path: Path) -> LocalArtifactStore:
-    return LocalArtifactStore(tmp_path / "artifacts")
-
-
-@pytest.fixture
-def app_client(
-    sqlite_store: SqlRunStore, server_blobs: LocalArtifactStore
-) -> Iterator[httpx.Client]:
-    client = asgi_client(create_app(sqlite_store, server_blobs))
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def http_runs(app_client: httpx.Client) -> Iterator[HttpRunStore]:
-    store = HttpRunStore("http://shipyard.test", client=app_client)
-    yield store
-    store.close()
+    def runs(self, sql_store: SqlRunStore) -> RunStore:
+        return sql_store
 
 
 class TestHttpDatasetStore(DatasetStoreContract):

@@ -7,10 +7,7 @@ home; tests that change data get their own.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cli_runner import Cli, clean_env, cli_server
 
-from conftest import free_port, wait_for_port
 from shipyard.artifacts import open_artifact_store
 from shipyard.cli import main
 from shipyard.domain.batch import IngestBatch, MetricColumns, RunEnd
@@ -27,7 +24,6 @@ from shipyard.domain.entities import Artifact, RunStatus
 from shipyard.settings import Settings
 from shipyard.store.factory import open_store
 
-CLI = [sys.executable, "-m", "shipyard.cli"]
 T0 = 1_700_000_000_000
 MODEL_BYTES = os.urandom(300_000)
 META = b'{"framework": "sklearn"}\n'
@@ -55,34 +51,6 @@ def _all_commands() -> list[list[str]]:
 HELP_COMMANDS = _all_commands()
 
 
-@dataclass
-class Cli:
-    """Runs ``shipyard`` in a subprocess with a clean environment and a wide terminal."""
-
-    cwd: Path
-    env: dict[str, str]
-
-    def __call__(self, *args: str, rc: int | None = 0) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [*CLI, *args],
-            cwd=self.cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if rc is not None:
-            assert proc.returncode == rc, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def json(self, *args: str) -> Any:
-        """Run with ``--json`` and parse stdout (which must be plain JSON, no escape codes)."""
-        out = self(*args, "--json").stdout
-        assert "\x1b" not in out
-        return json.loads(out)
-
-
 @dataclass(frozen=True)
 class Seeded:
     """A home folder with two projects, four runs and three artifacts."""
@@ -93,9 +61,7 @@ class Seeded:
 
 def make_cli(home: Path, cwd: Path) -> Cli:
     """A CLI runner whose embedded store lives in ``home``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-    env.update(SHIPYARD_HOME=str(home), COLUMNS="200", PYTHONWARNINGS="error")
-    return Cli(cwd=cwd, env=env)
+    return Cli(cwd=cwd, env=clean_env(SHIPYARD_HOME=str(home), PYTHONWARNINGS="error"))
 
 
 def _finish(store: Any, run_id: str, metrics: dict[str, list[float]], end: int | None) -> None:
@@ -382,24 +348,10 @@ def test_bad_setting_names_the_variable(cli: Cli) -> None:
 
 
 @pytest.fixture
-def server(seeded: Seeded, tmp_path: Path) -> Iterator[str]:
+def server(seeded: Seeded) -> Iterator[str]:
     """``shipyard server`` over the seeded home, on a free port; yields its base URL."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [*CLI, "server", "--port", str(port), "--log-level", "warning"],
-        cwd=seeded.cli.cwd,
-        env=seeded.cli.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        assert proc.stderr is not None
-        proc.stderr.close()
+    with cli_server(seeded.cli) as url:
+        yield url
 
 
 def test_server_serves_health(server: str) -> None:

@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-CLI = [sys.executable, "-m", "shipyard.cli"]
-
-
-class Cli:
-    """Runs ``shipyard`` in ``cwd`` with a clean environment (embedded store in ./.shipyard)."""
-
-    def __init__(self, cwd: Path) -> None:
-        self.cwd = cwd
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPYARD_")}
-        self.env["COLUMNS"] = "200"
-
-    def __call__(self, *args: str, rc: int = 0) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [*CLI, *args],
-            cwd=self.cwd,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert proc.returncode == rc, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def json(self, *args: str) -> Any:
-        out = self(*args, "--json").stdout
-        assert "\x1b" not in out
-        return json.loads(out)
+from cli_runner import Cli, clean_env
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -47,7 +15,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
-    return Cli(tmp_path)
+    return Cli(tmp_path, clean_env())
 
 
 @pytest.fixture

@@ -13,30 +13,20 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import (
-    Browser,
-    Dialog,
-    Page,
-    Playwright,
-    Route,
-    ViewportSize,
-    expect,
-    sync_playwright,
-)
-from ui_seed import CHROMIUM, CHROMIUM_ARGS, XSS_NAME, Seeded, Server, seed, start_server
+from playwright.sync_api import Page, expect
+from ui_seed import XSS_NAME, Seeded, Server, Watched, needs_chromium, seed, serving, shot
 
 from conftest import free_port, wait_for_port
 from shipyard.cli.ui import pick_port
 from shipyard.errors import InvalidArgument
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-expect.set_options(timeout=20_000)  # generous: CI machines are small and busy
+pytestmark = needs_chromium
+pytest_plugins = ["ui_fixtures"]  # browser, watched
 
 
 @dataclass
@@ -54,86 +44,13 @@ class Hub:
         return self.data.ids[name]
 
 
-@dataclass
-class Watched:
-    """A page plus what it did that it must not: leave the origin, throw, open dialogs."""
-
-    page: Page
-    external: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A seeded store served by ``python -m shipyard.server``."""
     root = tmp_path_factory.mktemp("hub")
     data = seed(root)
-    server = start_server(data, root / "server.log")
-    try:
+    with serving(data, root / "server.log") as server:
         yield Hub(server, data)
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    """The Playwright driver."""
-    with sync_playwright() as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    """Headless Chromium (Debian's, never a downloaded one)."""
-    chromium = playwright.chromium.launch(
-        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-    )
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-
-
-@pytest.fixture
-def watched(browser: Browser, hub: Hub) -> Iterator[Watched]:
-    """A page in a fresh context; fails the test on an external request or a script error."""
-    viewport: ViewportSize = {"width": 1400, "height": 900}
-    context = browser.new_context(viewport=viewport, color_scheme="light")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    seen = Watched(page)
-
-    def gate(route: Route) -> None:
-        if route.request.url.startswith(hub.url + "/"):
-            route.continue_()
-        else:
-            seen.external.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", gate)
-    page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
-    page.on("dialog", lambda dialog: _refuse(dialog, seen))
-    try:
-        yield seen
-    finally:
-        context.close()
-    assert seen.external == [], "requests left the server's origin"
-    assert seen.errors == [], "the page threw"
-    assert seen.dialogs == [], "a dialog opened (injected script?)"
-
-
-def _refuse(dialog: Dialog, seen: Watched) -> None:
-    seen.dialogs.append(dialog.message)
-    dialog.dismiss()
-
-
-def shot(page: Page, name: str) -> None:
-    """Save a full-page screenshot for people to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar lands mid-page
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def row_names(page: Page) -> list[str]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Route, ViewportSize, expect, sync_playwright
-from ui_seed import CHROMIUM, CHROMIUM_ARGS, XSS_NAME, Seeded, Server, start_server
+from playwright.sync_api import Page, expect
+from ui_seed import XSS_NAME, Seeded, Server, Watched, needs_chromium, sdk_settings, serving, shot
 
 import shipyard
 from shipyard import Client, Settings
@@ -26,9 +26,8 @@ from shipyard.domain.datasets import ManifestEntry
 from shipyard.store.datasets import DatasetStore
 from shipyard.store.factory import open_store
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-expect.set_options(timeout=20_000)  # generous: CI machines are small and busy
+pytestmark = needs_chromium
+pytest_plugins = ["ui_fixtures"]  # browser, watched
 
 DASH = "\N{EN DASH}"  # between the ends of a range of files
 TILE_ROWS = TILE_COLUMNS = 100  # the "tiles" dataset: 10,000 files
@@ -45,16 +44,6 @@ class Hub:
     @property
     def url(self) -> str:
         return self.server.url
-
-
-@dataclass
-class Watched:
-    """A page plus what it did that it must not: leave the origin, throw, open dialogs."""
-
-    page: Page
-    external: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
 
 
 def _store_tiles(data: Seeded) -> None:
@@ -104,72 +93,12 @@ def _use_pets(settings: Settings, out: Path) -> dict[str, str]:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """``tiles`` written to the store, then ``pets`` added and used over HTTP."""
     root = tmp_path_factory.mktemp("datasets-hub")
-    data = Seeded(f"sqlite:///{root / 'shipyard.db'}", root / "artifacts")
+    data = Seeded.at(root)
     _store_tiles(data)
-    server = start_server(data, root / "server.log")
-    try:
-        settings = Settings(
-            tracking_uri=server.url, home=root / "home", user="grace",
-            system_metrics_interval=0, capture=False,
-        )  # fmt: skip
+    with serving(data, root / "server.log") as server:
+        settings = sdk_settings(server, root, "grace")
         _add_pets(settings, root / "pets")
         yield Hub(server, _use_pets(settings, root / "features"))
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's, never a downloaded one)."""
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def watched(browser: Browser, hub: Hub) -> Iterator[Watched]:
-    """A page in a fresh context; fails the test on an external request or a script error."""
-    viewport: ViewportSize = {"width": 1400, "height": 900}
-    context = browser.new_context(viewport=viewport, color_scheme="light")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    seen = Watched(page)
-
-    def gate(route: Route) -> None:
-        if route.request.url.startswith(hub.url + "/"):
-            route.continue_()
-        else:
-            seen.external.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", gate)
-    page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
-    page.on("dialog", lambda dialog: _refuse(dialog, seen))
-    try:
-        yield seen
-    finally:
-        context.close()
-    assert seen.external == [], "requests left the server's origin"
-    assert seen.errors == [], "the page threw"
-    assert seen.dialogs == [], "a dialog opened (injected script?)"
-
-
-def _refuse(dialog: Dialog, seen: Watched) -> None:
-    seen.dialogs.append(dialog.message)
-    dialog.dismiss()
-
-
-def shot(page: Page, name: str) -> None:
-    """Save a full-page screenshot for people to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def manifest_paths(page: Page) -> list[str]:

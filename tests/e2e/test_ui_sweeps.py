@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Route, ViewportSize, expect, sync_playwright
-from ui_seed import CHROMIUM, CHROMIUM_ARGS, XSS_NAME, Seeded, Server, start_server
+from playwright.sync_api import Page, expect
+from ui_seed import XSS_NAME, Seeded, Server, Watched, needs_chromium, sdk_settings, serving, shot
 
 import shipyard
-from shipyard import Settings
 from shipyard.server.ui._templates import number
 from shipyard.store.factory import open_store
 from shipyard.sweeps import SweepResult, SweepTrial, TrialSummary
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-expect.set_options(timeout=20_000)  # generous: CI machines are small and busy
+pytestmark = needs_chromium
+pytest_plugins = ["ui_fixtures"]  # browser, watched
 
 TRIALS = 8
 FAILING_TRIAL = 5
@@ -82,85 +79,15 @@ class Hub:
         return f"{self.url}/sweeps/{self.result.sweep_id}"
 
 
-@dataclass
-class Watched:
-    """A page plus what it did that it must not: leave the origin, throw, open dialogs."""
-
-    page: Page
-    external: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """An empty store served by a server process, then a sweep run against it over HTTP."""
     root = tmp_path_factory.mktemp("sweeps-hub")
-    data = Seeded(f"sqlite:///{root / 'shipyard.db'}", root / "artifacts")
+    data = Seeded.at(root)
     open_store(data.store_uri, auto_create=True).close()
-    server = start_server(data, root / "server.log")
-    try:
-        settings = Settings(
-            tracking_uri=server.url, home=root / "home", user="ada",
-            system_metrics_interval=0, capture=False,
-        )  # fmt: skip
+    with serving(data, root / "server.log") as server:
+        settings = sdk_settings(server, root, "ada")
         yield Hub(server, shipyard.sweep(SPEC, objective, settings=settings))
-    finally:
-        server.process.terminate()
-        server.process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's, never a downloaded one)."""
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def watched(browser: Browser, hub: Hub) -> Iterator[Watched]:
-    """A page in a fresh context; fails the test on an external request or a script error."""
-    viewport: ViewportSize = {"width": 1400, "height": 900}
-    context = browser.new_context(viewport=viewport, color_scheme="light")
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    seen = Watched(page)
-
-    def gate(route: Route) -> None:
-        if route.request.url.startswith(hub.url + "/"):
-            route.continue_()
-        else:
-            seen.external.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", gate)
-    page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
-    page.on("dialog", lambda dialog: _refuse(dialog, seen))
-    try:
-        yield seen
-    finally:
-        context.close()
-    assert seen.external == [], "requests left the server's origin"
-    assert seen.errors == [], "the page threw"
-    assert seen.dialogs == [], "a dialog opened (injected script?)"
-
-
-def _refuse(dialog: Dialog, seen: Watched) -> None:
-    seen.dialogs.append(dialog.message)
-    dialog.dismiss()
-
-
-def shot(page: Page, name: str) -> None:
-    """Save a full-page screenshot for people to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def trial_numbers(page: Page) -> list[int]:

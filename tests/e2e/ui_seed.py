@@ -1,7 +1,9 @@
-"""Data and a server for the browser tests: a seeded store and a real server process over it.
+"""Data, a server and page helpers for the browser tests.
 
 The store is filled through the store and artifact APIs (the same ones the server uses); the
-server is ``python -m shipyard.server`` on a free port.
+server is ``python -m shipyard.server`` on a free port. ``Watched`` pages come from the
+``watched`` fixture of ``ui_fixtures`` (a test module opts in with
+``pytest_plugins = ["ui_fixtures"]``).
 """
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from playwright.sync_api import Page, expect
 
 from conftest import free_port, wait_for_port
 from shipyard.artifacts import open_artifact_store
 from shipyard.domain.batch import IngestBatch, MetricColumns, RunEnd
 from shipyard.domain.entities import Artifact, RunInput, RunStatus
+from shipyard.settings import Settings
 from shipyard.store.factory import open_store
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,6 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+needs_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+expect.set_options(timeout=20_000)  # generous: CI machines are small and busy
 T0 = 1_700_000_000_000
 XSS_NAME = "<img src=x onerror=alert(1)>"
 NOTES = "# Findings\n\nDepth **8** wins. <script>alert('notes')</script>\n\n- fast\n- stable\n"
@@ -111,6 +121,11 @@ class Seeded:
     artifacts_dir: Path
     ids: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def at(cls, root: Path) -> Seeded:
+        """A SQLite store and an artifacts folder under ``root`` (nothing written yet)."""
+        return cls(f"sqlite:///{root / 'shipyard.db'}", root / "artifacts")
+
 
 def _ingest(store: Any, run_id: str, metrics: dict[str, list[float]], end: int | None) -> None:
     columns = {
@@ -135,7 +150,7 @@ def _add_files(store: Any, blobs: Any, run_id: str, files: dict[str, tuple[bytes
 
 def seed(root: Path) -> Seeded:
     """Two projects; iris has five runs (one RUNNING, one child, one with a hostile name)."""
-    seeded = Seeded(f"sqlite:///{root / 'shipyard.db'}", root / "artifacts")
+    seeded = Seeded.at(root)
     store = open_store(seeded.store_uri, auto_create=True)
     blobs = open_artifact_store(str(seeded.artifacts_dir))
     ids = seeded.ids
@@ -203,11 +218,11 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def start_server(seeded: Seeded, log: Path) -> Server:
-    """Serve ``seeded`` from a real server process on a free port."""
+def start_server(seeded: Seeded, log: Path, *options: str) -> Server:
+    """Serve ``seeded`` from a real server process on a free port (``options``: e.g. --auth)."""
     port = free_port()
     argv = [
-        sys.executable, "-m", "shipyard.server", "--store", seeded.store_uri,
+        sys.executable, "-m", "shipyard.server", *options, "--store", seeded.store_uri,
         "--artifacts", str(seeded.artifacts_dir), "--host", "127.0.0.1", "--port", str(port),
         "--log-level", "warning",
     ]  # fmt: skip
@@ -218,3 +233,39 @@ def start_server(seeded: Seeded, log: Path) -> Server:
     url = f"http://127.0.0.1:{port}"
     httpx.get(f"{url}/api/v1/health", timeout=10).raise_for_status()
     return Server(url, process)
+
+
+@contextmanager
+def serving(seeded: Seeded, log: Path, *options: str) -> Iterator[Server]:
+    """``start_server``, and the process stopped on leaving."""
+    server = start_server(seeded, log, *options)
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=20)
+
+
+def sdk_settings(server: Server, root: Path, user: str) -> Settings:
+    """SDK settings that track to ``server`` over HTTP as ``user`` (no capture, no sampling)."""
+    return Settings(
+        tracking_uri=server.url, home=root / "home", user=user,
+        system_metrics_interval=0, capture=False,
+    )  # fmt: skip
+
+
+@dataclass
+class Watched:
+    """A page plus what it did that it must not: leave the origin, throw, open dialogs."""
+
+    page: Page
+    external: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a full-page screenshot for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # else the sticky top bar lands mid-page
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

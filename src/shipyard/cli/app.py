@@ -12,13 +12,24 @@ from typing import Annotated
 import typer
 
 from shipyard.cli import agent as agent_cli
-from shipyard.cli import artifacts, db, env, launch, projects, runs, server, sync
+from shipyard.cli import artifacts, db, env, import_cmd, launch, projects, runs, server, sync
+from shipyard.cli import audit as audit_cli
+from shipyard.cli import ci as ci_cli
 from shipyard.cli import datasets as dataset_cli
+from shipyard.cli import deployments as deployments_cli
 from shipyard.cli import diff as diff_cli
 from shipyard.cli import jobs as jobs_cli
+from shipyard.cli import login as login_cli
+from shipyard.cli import models as models_cli
 from shipyard.cli import reproduce as reproduce_cli
+from shipyard.cli import serve as serve_cli
 from shipyard.cli import sweep as sweep_cli
+from shipyard.cli import teams as teams_cli
+from shipyard.cli import tokens as tokens_cli
 from shipyard.cli import ui as ui_cli
+from shipyard.cli import users as users_cli
+from shipyard.cli import workflow as workflow_cli
+from shipyard.cli import workflow_schedule as workflow_schedule_cli
 from shipyard.cli._state import CliState
 
 HELP = """Shipyard: track, compare and reproduce machine learning runs.
@@ -89,9 +100,11 @@ app.add_typer(projects.app, name="projects")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(dataset_cli.app, name="datasets")
+app.add_typer(models_cli.app, name="models")
 app.add_typer(db.app, name="db")
 app.command("sync")(sync.sync_command)
 app.command("server")(server.server_command)
+app.command("serve")(serve_cli.serve_command)
 app.command("ui")(ui_cli.ui_command)
 app.command("run", context_settings=launch.CONTEXT_SETTINGS)(launch.run_command)
 runs.app.command("env")(env.env_command)
@@ -100,3 +113,14 @@ app.command("reproduce")(reproduce_cli.reproduce_command)
 app.add_typer(sweep_cli.app, name="sweep")
 app.add_typer(jobs_cli.app, name="jobs")
 app.command("agent")(agent_cli.agent_command)
+app.add_typer(users_cli.app, name="users")
+app.add_typer(tokens_cli.app, name="tokens")
+app.add_typer(teams_cli.app, name="teams")
+app.add_typer(audit_cli.app, name="audit")
+app.command("login")(login_cli.login_command)
+app.command("logout")(login_cli.logout_command)
+app.add_typer(ci_cli.app, name="ci")
+app.add_typer(workflow_cli.app, name="workflow")
+workflow_cli.app.add_typer(workflow_schedule_cli.app, name="schedule")
+app.add_typer(deployments_cli.app, name="deployments")
+app.add_typer(import_cmd.app, name="import")

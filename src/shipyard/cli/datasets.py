@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from shipyard.cli._collab import annotations_json, annotations_view, parse_pairs, text_or_stdin
 from shipyard.cli._render import human_size, local_time, new_table, print_message, write_json
 from shipyard.cli._state import get_state, open_client
 from shipyard.domain.datasets import (
@@ -297,3 +298,67 @@ def show(ctx: typer.Context, ref: RefArgument, as_json: JsonOption = False) -> N
         write_json({**version_json(version), "files": files, "runs": runs})
         return
     get_state(ctx).out.print(details(version, manifest, usages))
+
+
+# -- tags and notes (collaboration) -----------------------------------------------------------
+
+
+@app.command("tag")
+def tag_dataset(
+    ctx: typer.Context,
+    name: NameArgument,
+    pairs: Annotated[
+        list[str] | None, typer.Argument(help="Tags as KEY=VALUE (one or more).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="A tag key to remove (repeatable).")
+    ] = None,
+) -> None:
+    """Set (or overwrite) tags of a dataset, or remove some with --remove.
+
+    [bold]Examples[/bold]
+
+      shipyard datasets tag mnist license=CC-BY-SA-3.0 source=yann.lecun.com
+
+      shipyard datasets tag mnist --remove source
+    """
+    tags = parse_pairs(pairs or [])
+    with open_client(ctx) as client:
+        for key, value in tags.items():
+            client.set_dataset_tag(name, key, value)
+        for key in remove or []:
+            client.delete_dataset_tag(name, key)
+    changed = [*tags, *(f"-{key}" for key in remove or [])]
+    print_message(get_state(ctx).out, f"tagged dataset {name}: {', '.join(changed) or 'nothing'}")
+
+
+@app.command("note")
+def note_dataset(
+    ctx: typer.Context,
+    name: NameArgument,
+    text: Annotated[
+        str | None, typer.Argument(help="Markdown notes, or - to read them from stdin.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a dataset's Markdown notes (at most 64 KiB); without TEXT, print them.
+
+    [bold]Examples[/bold]
+
+      shipyard datasets note mnist "Re-labelled 12 images in v3, see #41."
+
+      shipyard datasets note mnist - < DATASHEET.md
+
+      shipyard datasets note mnist --json
+    """
+    with open_client(ctx) as client:
+        if text is None:
+            found = client.dataset_annotations(name)
+        else:
+            found = client.set_dataset_notes(name, text_or_stdin(text))
+    if as_json:
+        write_json(annotations_json(found))
+    elif text is None:
+        get_state(ctx).out.print(annotations_view(found))
+    else:
+        print_message(get_state(ctx).out, f"updated the notes of dataset {name}")

@@ -19,6 +19,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from shipyard.cli._collab import comment_json, comments_view, text_or_stdin
 from shipyard.cli._render import (
     MISSING,
     caret_note,
@@ -335,6 +336,62 @@ def restore_run(ctx: typer.Context, run: RunArgument) -> None:
     print_message(
         get_state(ctx).out, f"restored run {found.id} ({found.project}/{found.name or '-'})"
     )
+
+
+# -- notes and comments (collaboration) -------------------------------------------------------
+TextArgument = Annotated[str, typer.Argument(help="Markdown text, or - to read it from stdin.")]
+
+
+@app.command("note")
+def note_run(ctx: typer.Context, run: RunArgument, text: TextArgument) -> None:
+    """Set a run's Markdown notes (at most 64 KiB; an empty text clears them).
+
+    [bold]Examples[/bold]
+
+      shipyard runs note 0193a5c1f2e0 "Diverged after epoch 30: **lr too high**."
+
+      shipyard runs note 0193a5c1f2e0 - < notes.md
+    """
+    notes = text_or_stdin(text)
+    with open_client(ctx) as client:
+        found = client.set_run_notes(resolve_run(client, run).id, notes)
+    print_message(get_state(ctx).out, f"updated the notes of run {found.id}")
+
+
+@app.command("comment")
+def comment_run(ctx: typer.Context, run: RunArgument, text: TextArgument) -> None:
+    """Comment on a run (Markdown, at most 16 KiB).
+
+    [bold]Examples[/bold]
+
+      shipyard runs comment 0193a5c1f2e0 "Beats the baseline by 2 points, promote it?"
+
+      git log -1 --format=%B | shipyard runs comment 0193a5c1f2e0 -
+    """
+    body = text_or_stdin(text)
+    with open_client(ctx) as client:
+        comment = client.add_comment(resolve_run(client, run).id, body)
+    print_message(get_state(ctx).out, f"commented on run {comment.run_id} (comment {comment.id})")
+
+
+@app.command("comments")
+def list_comments(ctx: typer.Context, run: RunArgument, as_json: JsonOption = False) -> None:
+    """List the comments on a run, oldest first.
+
+    [bold]Examples[/bold]
+
+      shipyard runs comments 0193a5c1f2e0
+
+      shipyard runs comments 0193a5c1f2e0 --json | jq -r '.comments[].body'
+    """
+    with open_client(ctx) as client:
+        comments = client.list_comments(resolve_run(client, run).id)
+    if as_json:
+        write_json({"comments": [comment_json(c) for c in comments]})
+    elif not comments:
+        print_message(get_state(ctx).out, "no comments yet")
+    else:
+        get_state(ctx).out.print(comments_view(comments))
 
 
 __all__ = ["app", "resolve_run"]

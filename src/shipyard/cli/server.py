@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from shipyard.cli._deploy_server import combined, deployment_controller
 from shipyard.cli._render import print_message
 from shipyard.cli._state import get_state
+
+if TYPE_CHECKING:
+    from shipyard.artifacts.base import ArtifactStore
+    from shipyard.settings import Settings
+    from shipyard.store.base import RunStore
 
 
 class LogLevel(enum.StrEnum):
@@ -45,6 +53,28 @@ def server_command(
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", case_sensitive=False, help="Server log level.")
     ] = LogLevel.INFO,
+    workflows: Annotated[
+        bool,
+        typer.Option(
+            "--workflows/--no-workflows",
+            help="Run the workflow daemon: webhook requests, schedules, events, manual runs.",
+        ),
+    ] = True,
+    deployments: Annotated[
+        bool,
+        typer.Option(
+            "--deployments/--no-deployments",
+            help="Run the deployment controller: model servers as local processes of this host.",
+        ),
+    ] = True,
+    auth: Annotated[
+        bool,
+        typer.Option(
+            "--auth",
+            help="Require credentials: API tokens for the API, sign-in for the UI, and project "
+            "roles (create the first admin with `shipyard users create NAME --admin`).",
+        ),
+    ] = False,
 ) -> None:
     """Run the Shipyard server (REST API, docs and web UI) until Ctrl-C.
 
@@ -55,6 +85,10 @@ def server_command(
       shipyard server --host 0.0.0.0 --port 5000 --log-level debug
 
       shipyard server --store postgresql+psycopg://db/shipyard --artifacts s3://ml/artifacts
+
+      SHIPYARD_WEBHOOK_SECRET=... shipyard server   # git webhooks on; --no-workflows: no daemon
+
+      shipyard server --auth --host 0.0.0.0   # tokens, sign-in and project roles required
     """
     from shipyard.server.serve import serve
 
@@ -66,7 +100,51 @@ def server_command(
         f"serving on http://{host}:{port} (store: {_redacted(store_uri)}, artifacts: "
         f"{artifacts_uri})",
     )
-    serve(host, port, store_uri, artifacts_uri, log_level=log_level.value)
+    # workflow jobs log straight into the hub's store and artifacts (they run in checkouts)
+    job_settings = settings.model_copy(
+        update={
+            "tracking_uri": _absolute(store_uri),
+            "artifacts": _absolute(artifacts_uri),
+            "home": Path(settings.home).absolute(),
+        }
+    )
+    serve(
+        host,
+        port,
+        store_uri,
+        artifacts_uri,
+        log_level=log_level.value,
+        webhook_secret=settings.webhook_secret,
+        background=combined(
+            _workflow_daemon(job_settings) if workflows else None,
+            deployment_controller(job_settings) if deployments else None,
+        ),
+        auth=auth,
+    )
+
+
+def _workflow_daemon(
+    settings: Settings,
+) -> Callable[[RunStore, ArtifactStore], Callable[[], None]]:
+    """Starts the workflow daemon over the server's stores (mirrors and checkouts under
+    ``<home>/workflows``; jobs get ``settings``)."""
+
+    def start(store: RunStore, artifacts: ArtifactStore) -> Callable[[], None]:
+        from shipyard.workflows.daemon import WorkflowDaemon
+
+        root = Path(settings.home).absolute() / "workflows"
+        daemon = WorkflowDaemon(store, artifacts, root, settings=settings)
+        daemon.start()
+        return daemon.stop
+
+    return start
+
+
+def _absolute(uri: str) -> str:
+    """A store or artifact location that still works from another folder."""
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return f"sqlite:///{Path(uri.removeprefix('sqlite:///')).absolute().as_posix()}"
+    return uri if "://" in uri else str(Path(uri).absolute())
 
 
 def _redacted(uri: str) -> str:

@@ -25,6 +25,7 @@ from shipyard.domain.entities import Artifact
 from shipyard.domain.validation import validate_artifact_path
 from shipyard.errors import IntegrityError, InvalidArgument, NotFound
 from shipyard.sdk._http_store import HttpRunStore
+from shipyard.sdk.credentials import load_token
 from shipyard.settings import Settings
 
 __all__ = ["HttpBackend", "HttpRunStore"]
@@ -68,7 +69,8 @@ class HttpBackend:
     """The SDK backend for ``SHIPYARD_TRACKING_URI=http(s)://...``: a Shipyard server.
 
     Args:
-        settings: ``tracking_uri``, ``token`` and ``http_timeout`` are used.
+        settings: ``tracking_uri``, ``token`` (else the token ``shipyard login`` saved for the
+            server) and ``http_timeout`` are used.
         client: an ``httpx.Client`` to send through (tests pass an in-process one).
     """
 
@@ -79,7 +81,7 @@ class HttpBackend:
             )
         self._store = HttpRunStore(
             settings.tracking_uri,
-            token=settings.token,
+            token=settings.token or load_token(settings.tracking_uri, settings.credentials_file),
             timeout=settings.http_timeout,
             client=client,
         )

@@ -6,13 +6,15 @@ A thin layer: every method delegates to ``backend.store`` or the backend's artif
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shipyard.domain.collab import Annotations, Comment
 from shipyard.domain.datasets import Dataset, DatasetUsage, DatasetVersion, ManifestEntry
 from shipyard.domain.entities import Artifact, MetricSeries, Page, Project, Run
+from shipyard.domain.models import ModelVersion, RegisteredModel
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.sdk._capture import read_environment
 from shipyard.sdk._datasets import (
@@ -26,6 +28,11 @@ from shipyard.sdk._datasets import (
 from shipyard.sdk.backend import Backend, open_backend
 from shipyard.settings import Settings
 from shipyard.store.base import SearchQuery
+from shipyard.store.collab import CollabStore
+
+if TYPE_CHECKING:
+    from shipyard.flavors import LoadedModel
+    from shipyard.registry import ModelStore, ResolvedModel
 
 DownloadProgress = Callable[[int], None]
 """Called with the byte count of each chunk written (sizes are in ``list_artifacts``)."""
@@ -236,7 +243,174 @@ class Client:
     def _datasets(self) -> DatasetAccess:
         return open_datasets(self._backend)
 
+    # -- collaboration: tags, notes, comments ------------------------------------------------
+    def set_run_notes(self, run_id: str, notes: str) -> Run:
+        """Replace a run's Markdown notes (at most 64 KiB) and return the run."""
+        return self._backend.store.update_run(run_id, notes=notes)
+
+    def set_run_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set (or overwrite) tags of a run."""
+        self._backend.store.set_tags(run_id, tags)
+
+    def delete_run_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag of a run. Raises ``NotFound`` when it is not set."""
+        self._backend.store.delete_tag(run_id, key)
+
+    def project_annotations(self, name: str) -> Annotations:
+        """A project's description, Markdown notes and tags. Raises ``NotFound``."""
+        return self._collab().get_project_annotations(name)
+
+    def update_project(
+        self, name: str, *, description: str | None = None, notes: str | None = None
+    ) -> Annotations:
+        """Change a project's description and/or Markdown notes (``None`` leaves one alone).
+
+        Example: ``client.update_project("iris", notes=Path("NOTES.md").read_text())``.
+        """
+        return self._collab().update_project_annotations(name, description=description, notes=notes)
+
+    def set_project_tag(self, name: str, key: str, value: str) -> None:
+        """Set (or overwrite) a tag of a project."""
+        self._collab().set_project_tag(name, key, value)
+
+    def delete_project_tag(self, name: str, key: str) -> None:
+        """Remove a tag of a project. Raises ``NotFound`` when it is not set."""
+        self._collab().delete_project_tag(name, key)
+
+    def dataset_annotations(self, name: str) -> Annotations:
+        """A dataset's Markdown notes and tags. Raises ``NotFound``."""
+        return self._collab().get_dataset_annotations(name)
+
+    def set_dataset_notes(self, name: str, notes: str) -> Annotations:
+        """Replace a dataset's Markdown notes (at most 64 KiB)."""
+        return self._collab().update_dataset_annotations(name, notes=notes)
+
+    def set_dataset_tag(self, name: str, key: str, value: str) -> None:
+        """Set (or overwrite) a tag of a dataset."""
+        self._collab().set_dataset_tag(name, key, value)
+
+    def delete_dataset_tag(self, name: str, key: str) -> None:
+        """Remove a tag of a dataset. Raises ``NotFound`` when it is not set."""
+        self._collab().delete_dataset_tag(name, key)
+
+    def add_comment(self, run_id: str, body: str) -> Comment:
+        """Comment on a run (Markdown, at most 16 KiB). The author is ``settings.user`` locally;
+        a server records the signed-in user."""
+        return self._collab().add_run_comment(run_id, body, author=self.settings.user)
+
+    def list_comments(self, run_id: str) -> Sequence[Comment]:
+        """The comments on a run, oldest first."""
+        return self._collab().list_run_comments(run_id)
+
+    def edit_comment(self, run_id: str, comment_id: str, body: str) -> Comment:
+        """Replace a comment's body (a server allows its author or a project admin)."""
+        return self._collab().update_run_comment(run_id, comment_id, body)
+
+    def delete_comment(self, run_id: str, comment_id: str) -> None:
+        """Remove a comment (a server allows its author or a project admin)."""
+        self._collab().delete_run_comment(run_id, comment_id)
+
+    def _collab(self) -> CollabStore:
+        from shipyard.sdk._http import HttpBackend
+
+        if isinstance(self._backend, HttpBackend):
+            from shipyard.sdk._http_collab import HttpCollabStore
+
+            return HttpCollabStore(self._backend.store)
+        store = self._backend.store
+        if isinstance(store, CollabStore):
+            return store
+        raise InvalidArgument(
+            f"the {type(self._backend).__name__} backend does not keep notes or comments",
+            hint="use the embedded store, a SQL store or a Shipyard server",
+        )
+
     # -- lifecycle ---------------------------------------------------------------------------
+    # -- model registry ----------------------------------------------------------------------
+    def list_models(self, project: str | None = None) -> Sequence[RegisteredModel]:
+        """Registered models (of one project, or all), by name."""
+        return self._registry().list_registered_models(project=project)
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """A registered model with its tags and aliases. Raises ``NotFound``."""
+        return self._registry().get_registered_model(name)
+
+    def create_model(self, name: str, project: str, description: str = "") -> RegisteredModel:
+        """Create an empty registered model. Raises ``AlreadyExists``."""
+        registry = self._registry()
+        return registry.create_registered_model(name, project=project, description=description)
+
+    def update_model(self, name: str, description: str) -> RegisteredModel:
+        """Change a registered model's description."""
+        return self._registry().update_registered_model(name, description=description)
+
+    def delete_model(self, name: str) -> None:
+        """Delete a registered model with its versions and aliases (run files stay)."""
+        self._registry().delete_registered_model(name)
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        """Set a tag of a registered model."""
+        self._registry().set_registered_model_tag(name, key, value)
+
+    def model_versions(self, name: str) -> Sequence[ModelVersion]:
+        """The versions of a registered model, newest first."""
+        return self._registry().list_model_versions(name)
+
+    def model_version(self, name: str, version: int) -> ModelVersion:
+        """One version of a registered model."""
+        return self._registry().get_model_version(name, version)
+
+    def update_model_version(self, name: str, version: int, description: str) -> ModelVersion:
+        """Change a version's description."""
+        return self._registry().update_model_version(name, version, description=description)
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Set a tag of a version (e.g. ``validated=yes``)."""
+        self._registry().set_model_version_tag(name, version, key, value)
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        """Delete a version and its aliases (its number is not reused; the run's files stay)."""
+        self._registry().delete_model_version(name, version)
+
+    def register_model(self, uri: str, name: str) -> ModelVersion:
+        """Register a logged model (``runs:/RUN_ID/models/M``) as the next version of ``name``."""
+        from shipyard.sdk import _models
+
+        return _models.register(self._backend, self.settings, uri, name)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> int | None:
+        """Point an alias (``champion``...) at a version; returns the version it left."""
+        from shipyard.registry import promote
+
+        return promote(self._registry(), name, version, alias)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias."""
+        self._registry().delete_model_alias(name, alias)
+
+    def resolve_model(self, uri: str) -> ResolvedModel:
+        """The run and artifact folder a model URI names (and the registered version)."""
+        from shipyard.registry import resolve_model_uri
+
+        return resolve_model_uri(self._registry(), uri)
+
+    def download_model(self, uri: str, dest: Path | str) -> Path:
+        """Download the model folder a URI names into ``dest``."""
+        from shipyard.sdk import _models
+
+        return _models.download(self._backend, uri, Path(dest))
+
+    def load_model(self, uri: str) -> LoadedModel:
+        """Load the model a URI names (cached under ``settings.home``)."""
+        from shipyard.sdk import _models
+
+        return _models.load(self._backend, self.settings, uri)
+
+    def _registry(self) -> ModelStore:
+        from shipyard.sdk._models import registry_of
+
+        return registry_of(self._backend)
+
     def close(self) -> None:
         """Release the backend's connections."""
         self._backend.close()

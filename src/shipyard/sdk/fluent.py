@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from shipyard.domain.entities import Artifact, RunStatus
 from shipyard.domain.ids import new_id
@@ -35,6 +36,11 @@ from shipyard.errors import InvalidArgument
 from shipyard.sdk.backend import Backend, open_backend
 from shipyard.sdk.run import Run, outcome_of
 from shipyard.settings import Settings
+
+if TYPE_CHECKING:
+    from shipyard.domain.models import ModelVersion
+    from shipyard.flavors import LoadedModel
+    from shipyard.sdk._models import LoggedModel
 
 logger = logging.getLogger("shipyard.sdk")
 
@@ -258,3 +264,52 @@ def finish(status: RunStatus | str = RunStatus.FINISHED, error: str | None = Non
     run = _ACTIVE.top()
     if run is not None:
         run.finish(status, error)
+
+
+def log_model(
+    model: Any,
+    name: str,
+    *,
+    input_example: Any = None,
+    register_as: str | None = None,
+    flavor: str | None = None,
+) -> LoggedModel:
+    """Log a model to the active run (see :meth:`Run.log_model`)."""
+    return _current().log_model(
+        model, name, input_example=input_example, register_as=register_as, flavor=flavor
+    )
+
+
+def load_model(uri: str, *, settings: Settings | None = None) -> LoadedModel:
+    """Load a model by URI: ``runs:/RUN_ID/models/NAME``, ``models:/NAME/VERSION``,
+    ``models:/NAME@ALIAS`` or ``models:/NAME/latest``.
+
+    Uses the active run's backend, else the configured one. Example::
+
+        model = shipyard.load_model("models:/iris-clf@champion")
+        model.predict(X)
+    """
+    from shipyard.sdk import _models
+
+    run = _ACTIVE.top()
+    if run is not None and settings is None:
+        return _models.load(run.backend, run.settings, uri)
+    settings = settings or Settings()
+    backend = open_backend(settings)
+    try:
+        return _models.load(backend, settings, uri)
+    finally:
+        backend.close()
+
+
+def register_model(uri: str, name: str, *, settings: Settings | None = None) -> ModelVersion:
+    """Register the model a URI names (``runs:/RUN_ID/models/NAME``...) as the next version of
+    registered model ``name``, created in the source run's project when new."""
+    from shipyard.sdk import _models
+
+    settings = settings or Settings()
+    backend = open_backend(settings)
+    try:
+        return _models.register(backend, settings, uri, name)
+    finally:
+        backend.close()

@@ -18,8 +18,10 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from shipyard.domain.batch import RunEnd
+from shipyard.domain.collab import validate_notes
 from shipyard.domain.datasets import DatasetVersion
 from shipyard.domain.entities import Artifact, ParamValue, RunStatus
 from shipyard.domain.entities import Run as RunRecord
@@ -36,6 +38,9 @@ from shipyard.sdk._system import SystemMonitor
 from shipyard.sdk._writer import BatchWriter, WriterStats
 from shipyard.sdk.backend import Backend
 from shipyard.settings import Settings
+
+if TYPE_CHECKING:
+    from shipyard.sdk._models import LoggedModel
 
 MAX_ERROR_CHARS = 4000
 _TRACEBACK_FRAMES = 8
@@ -164,6 +169,11 @@ class Run:
         """The backend this run writes to."""
         return self._backend
 
+    @property
+    def settings(self) -> Settings:
+        """The settings this run was started with."""
+        return self._settings
+
     def __repr__(self) -> str:
         return f"Run(id={self.id!r}, project={self.project!r}, name={self.name!r})"
 
@@ -220,6 +230,11 @@ class Run:
         validated = validate_tags(tags)
         self._tags.update(validated)
         self._writer.put_tags(validated)
+
+    def set_notes(self, notes: str) -> None:
+        """Replace the run's Markdown notes (at most 64 KiB), now: ``run.set_notes("# Why")``."""
+        self._check_open()
+        self._backend.store.update_run(self.id, notes=validate_notes(notes, "run notes"))
 
     # -- artifacts ---------------------------------------------------------------------------
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> list[Artifact]:
@@ -372,6 +387,40 @@ class Run:
         from shipyard.sdk._datasets import log_dataset
 
         return log_dataset(self._backend, self._settings, self.id, name, Path(path), message)
+
+    # -- models ------------------------------------------------------------------------------
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        input_example: Any = None,
+        register_as: str | None = None,
+        flavor: str | None = None,
+    ) -> LoggedModel:
+        """Save a model with its flavor, signature and requirements under the run's
+        ``models/<name>/`` and, with ``register_as``, register it as the next version of that
+        registered model (created in the run's project when new).
+
+        The flavor (``sklearn``, ``xgboost``, ``lightgbm``, ``onnx``, ``python``) is found from
+        the model's class unless named. Example::
+
+            logged = run.log_model(clf, "iris-clf", input_example=X[:5], register_as="iris-clf")
+            logged.uri      # runs:/<run id>/models/iris-clf
+        """
+        self._check_open()
+        from shipyard.sdk._models import log_model
+
+        return log_model(
+            self._backend,
+            self._settings,
+            self.id,
+            model,
+            name,
+            input_example=input_example,
+            register_as=register_as,
+            flavor=flavor,
+        )
 
 
 def outcome_of(exc: BaseException | None) -> tuple[RunStatus, str | None]:

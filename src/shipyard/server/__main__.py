@@ -23,6 +23,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-body-bytes", type=int, default=64 * 1024 * 1024, help="413 for larger bodies"
     )
+    parser.add_argument(
+        "--auth", action="store_true", help="require API tokens / sign-in and project roles"
+    )
     return parser.parse_args(argv)
 
 
@@ -39,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.artifacts,
             log_level=args.log_level,
             max_body_bytes=args.max_body_bytes,
+            auth=args.auth,
         )
     except ShipyardError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

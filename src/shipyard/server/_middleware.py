@@ -21,11 +21,16 @@ StreamedRoute = Callable[[Scope], bool]
 """Whether a request's body is streamed by its route (and so is counted, never buffered)."""
 
 _BLOB_PUT = re.compile(rf"{re.escape(API_PREFIX)}/(runs/[^/]+/)?blobs/[^/]+/?$")
+_MLFLOW_ARTIFACT_PUT = re.compile(r"^/(api|ajax-api)/2\.0/mlflow-artifacts/artifacts/.")
 
 
 def is_blob_upload(scope: Scope) -> bool:
-    """Whether the request is a blob upload (``PUT .../blobs/{sha256}``), whose body is streamed."""
-    return scope.get("method") == "PUT" and bool(_BLOB_PUT.search(scope.get("path", "")))
+    """Whether the request is a blob upload (``PUT .../blobs/{sha256}``, or an MLflow artifact
+    upload through the ``mlflow-artifacts`` proxy), whose body is streamed."""
+    path = scope.get("path", "")
+    return scope.get("method") == "PUT" and bool(
+        _BLOB_PUT.search(path) or _MLFLOW_ARTIFACT_PUT.match(path)
+    )
 
 
 async def send_error(send: Send, error: ShipyardError) -> None:

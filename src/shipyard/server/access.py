@@ -23,7 +23,25 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 
+from shipyard.domain.auth import ROLE_RANK, Role
 from shipyard.errors import NotFound, PermissionDenied, Unauthenticated
+
+__all__ = [
+    "LOCAL_CALLER",
+    "Authenticator",
+    "Caller",
+    "CallerDep",
+    "Need",
+    "Role",
+    "Rule",
+    "by_path",
+    "by_query",
+    "by_run",
+    "by_run_query",
+    "current_caller",
+    "declared_rule",
+    "rule",
+]
 
 
 class Need(StrEnum):
@@ -43,15 +61,7 @@ class Need(StrEnum):
     """A server admin."""
 
 
-class Role(StrEnum):
-    """A member's role in one project, weakest first."""
-
-    VIEWER = "viewer"
-    EDITOR = "editor"
-    ADMIN = "admin"
-
-
-_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
+_RANK = ROLE_RANK
 _NEEDED = {Need.READ: Role.VIEWER, Need.WRITE: Role.EDITOR, Need.ADMIN: Role.ADMIN}
 
 
@@ -106,6 +116,8 @@ class Caller:
 
 LOCAL_CALLER = Caller(user="local", is_admin=True)
 """The caller when authentication is off."""
+ANONYMOUS = Caller(user="", can_write=False, authenticated=False)
+"""The caller without (valid) credentials when authentication is on."""
 
 
 class Authenticator(Protocol):
@@ -124,9 +136,19 @@ def current_caller(request: Request) -> Caller:
     auth: Authenticator | None = getattr(request.app.state, "auth", None)
     caller = LOCAL_CALLER if auth is None else auth.caller(request)
     if caller is None:
-        caller = Caller(user="", authenticated=False, can_write=False)
+        caller = ANONYMOUS
     request.state.caller = caller
     return caller
+
+
+def _public_caller(request: Request) -> Caller:
+    """The caller of a public route: a cookie request without its CSRF token (a sign-out form
+    carries it in a field the handler checks) is simply anonymous here."""
+    try:
+        return current_caller(request)
+    except PermissionDenied:
+        request.state.caller = ANONYMOUS
+        return ANONYMOUS
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
@@ -161,25 +183,52 @@ def by_run(param: str = "run_id") -> ProjectOf:
     return find
 
 
+def by_run_query(param: str) -> ProjectOf:
+    """The project of the run whose id is a query parameter (``NotFound`` when it is missing)."""
+
+    def find(request: Request) -> str:
+        run_id = request.query_params.get(param)
+        if not run_id:
+            raise NotFound(f"no run given in ?{param}=", hint=f"add ?{param}=RUN_ID")
+        return str(request.app.state.store.get_run(run_id).project)
+
+    return find
+
+
 @dataclass(frozen=True)
 class Rule:
     """A route's declared rule; called by FastAPI as a dependency."""
 
     need: Need
     project: ProjectOf | None = None
+    reads: bool = False
+    """A USER route that only reads, whatever its method (``POST .../search``)."""
 
     def __call__(self, request: Request) -> Caller:
-        """Check the rule for this request, returning the caller."""
+        """Check the rule for this request, returning the caller.
+
+        Sets ``request.state.access`` to ``"allowed"`` or ``"denied"`` (the authorization
+        matrix test reads it to tell the rule's answer from the handler's).
+        """
+        request.state.access = "denied"
+        caller = self._check(request)
+        request.state.access = "allowed"
+        return caller
+
+    def _check(self, request: Request) -> Caller:
         if self.need is Need.PUBLIC:
-            return current_caller(request)
+            return _public_caller(request)
         caller = current_caller(request)
+        if caller is LOCAL_CALLER:
+            return caller  # auth off: nothing to look up, handlers report missing resources
         if not caller.authenticated:
             raise Unauthenticated(
                 "sign in to use this server",
                 hint="send `Authorization: Bearer TOKEN` (SHIPYARD_TOKEN or `shipyard login`)",
             )
         if self.need is Need.USER:
-            if request.method not in ("GET", "HEAD") and not caller.can_write:
+            writes = request.method not in ("GET", "HEAD") and not self.reads
+            if writes and not caller.can_write:
                 raise PermissionDenied(
                     "this token is read-only", hint="create a token with `--scope write`"
                 )
@@ -193,15 +242,18 @@ class Rule:
         return caller
 
 
-def rule(need: Need, *, project: ProjectOf | None = None) -> Any:
+def rule(need: Need, *, project: ProjectOf | None = None, reads: bool = False) -> Any:
     """The dependency declaring (and enforcing) a route's rule.
+
+    ``reads=True`` marks a USER route that changes nothing although its method is not GET (a
+    search sent as POST): read-only tokens may call it.
 
     >>> @router.get(RUN, dependencies=[rule(Need.READ, project=by_run())])
     ... def get_run(run_id: str) -> Response: ...
     """
     if need in (Need.READ, Need.WRITE, Need.ADMIN) and project is None:
         raise ValueError(f"a {need.value!r} rule needs project=... to find the project")
-    return Depends(Rule(need, project))
+    return Depends(Rule(need, project, reads))
 
 
 def declared_rule(dependencies: list[Any]) -> Rule | None:

@@ -25,14 +25,24 @@ from shipyard.errors import (
     ShipyardError,
     Unauthenticated,
 )
+from shipyard.server import mlflow as mlflow_compat
 from shipyard.server import ui
 from shipyard.server._deps import server_version
 from shipyard.server._middleware import BodyLimitMiddleware, ErrorMiddleware
+from shipyard.server.access import Need, rule
+from shipyard.server.auth import install as install_auth
+from shipyard.server.auth import install_audit
 from shipyard.server.routes import artifacts as artifact_routes
+from shipyard.server.routes import auth as auth_routes
+from shipyard.server.routes import collab as collab_routes
 from shipyard.server.routes import datasets as dataset_routes
+from shipyard.server.routes import deployments as deployment_routes
 from shipyard.server.routes import diff as run_diff
 from shipyard.server.routes import environment, metrics, projects, runs
+from shipyard.server.routes import hooks as hook_routes
 from shipyard.server.routes import jobs as job_routes
+from shipyard.server.routes import models as model_routes
+from shipyard.server.routes import workflows as workflow_routes
 from shipyard.store.base import RunStore
 
 logger = logging.getLogger("shipyard.server")
@@ -75,6 +85,7 @@ def create_app(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_blob_bytes: int | None = None,
+    auth: bool = False,
 ) -> FastAPI:
     """Build the Shipyard server application over a metadata store and an artifact store.
 
@@ -83,6 +94,8 @@ def create_app(
         artifacts: where artifact bytes live.
         max_body_bytes: largest accepted request body (413 beyond), blob uploads excepted.
         max_blob_bytes: largest accepted blob upload (streamed); ``None`` for no limit.
+        auth: require credentials (tokens, UI sessions) and enforce project roles; the store
+            must keep users (a SQL store). Off: every caller is the local admin.
 
     Example::
 
@@ -94,7 +107,7 @@ def create_app(
         description=_DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served by _install_docs, with its access rule
     )
     app.state.store = store
     app.state.artifacts = artifacts
@@ -102,8 +115,18 @@ def create_app(
         app.include_router(module.router)
     app.include_router(dataset_routes.router)
     app.include_router(job_routes.router)
+    app.include_router(model_routes.router)
+    app.include_router(hook_routes.router)
+    app.include_router(collab_routes.router)
+    app.include_router(auth_routes.router)
+    app.include_router(deployment_routes.router)
+    app.include_router(workflow_routes.router)
+    mlflow_compat.install(app)
     _install_docs(app)
     ui.install(app)
+    if auth:
+        install_auth(app, store)
+    install_audit(app, store)
     _install_error_handlers(app)
     app.add_middleware(ErrorMiddleware)
     app.add_middleware(
@@ -121,7 +144,11 @@ def _install_docs(app: FastAPI) -> None:
         DOCS_ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger-ui"
     )
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[rule(Need.PUBLIC)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[rule(Need.PUBLIC)])
     def docs(request: Request) -> HTMLResponse:
         root = str(request.scope.get("root_path", "")).rstrip("/")
         return get_swagger_ui_html(

@@ -45,6 +45,10 @@ class SearchQuery:
     limit: int = 100
     page_token: str | None = None
     include_deleted: bool = False
+    projects: Sequence[str] | None = None
+    """Only runs of these projects (``None``: no such limit). The server sets it to the projects
+    a caller may see when auth is on and it searches every project (SQL stores honour it; the
+    HTTP client store never sends it: the server applies its caller's own limit)."""
 
 
 @runtime_checkable

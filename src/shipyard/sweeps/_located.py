@@ -1,23 +1,16 @@
-"""YAML read with the line of every key kept, so that a spec error can point at it.
-
-``yaml.compose`` gives the node tree with marks; we build plain Python values from it and a map
-from each key path (``("parameters", "lr", "min")``) to its 1-based line. A spec given as a dict
-has no lines; its errors name the key only.
+"""A sweep spec read from YAML with the line of every key kept (see :mod:`shipyard._yaml_lines`),
+so that a spec error can point at it. A spec given as a dict has no lines; its errors name the key
+only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-
+from shipyard._yaml_lines import KeyPath, LocatedData, YamlProblem, read_lines
 from shipyard.errors import InvalidArgument
 
-KeyPath = tuple[str | int, ...]
+__all__ = ["KeyPath", "Located", "SweepSpecError", "dotted", "load_located"]
 
 
 class SweepSpecError(InvalidArgument):
@@ -34,29 +27,26 @@ class SweepSpecError(InvalidArgument):
 
 
 @dataclass(frozen=True)
-class Located:
+class Located(LocatedData):
     """Plain data (dicts, lists, scalars) plus the line each key path was written on."""
 
-    data: Any
     source: str = "<spec>"
-    lines: Mapping[KeyPath, int] = field(default_factory=dict)
-
-    def line(self, path: KeyPath) -> int | None:
-        """The line of ``path``, or of its nearest ancestor that has one."""
-        while True:
-            found = self.lines.get(path)
-            if found is not None or not path:
-                return found
-            path = path[:-1]
 
     def error(self, path: KeyPath, problem: str, hint: str | None = None) -> SweepSpecError:
         """A :class:`SweepSpecError` that names the source, the line and the key of ``path``."""
-        key = dotted(path) or "(top level)"
-        line = self.line(path)
-        where = self.source if line is None else f"{self.source}, line {line}"
-        return SweepSpecError(
-            f"{where}: {key}: {problem}", key=key, line=line, source=self.source, hint=hint
-        )
+        return _error(self.source, self.line(path), path, problem, hint)
+
+
+def _error(
+    source: str, line: int | None, path: KeyPath | None, problem: str, hint: str | None
+) -> SweepSpecError:
+    where = source if line is None else f"{source}, line {line}"
+    if path is None:  # the text is not YAML: no key to name
+        return SweepSpecError(f"{where}: {problem}", key="", line=line, source=source, hint=hint)
+    key = dotted(path) or "(top level)"
+    return SweepSpecError(
+        f"{where}: {key}: {problem}", key=key, line=line, source=source, hint=hint
+    )
 
 
 def dotted(path: KeyPath) -> str:
@@ -70,23 +60,10 @@ def dotted(path: KeyPath) -> str:
 def load_located(text: str, source: str) -> Located:
     """Parse YAML ``text`` (read from ``source``, named in errors) keeping key lines."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = None if mark is None else mark.line + 1
-        where = source if line is None else f"{source}, line {line}"
-        raise SweepSpecError(
-            f"{where}: not valid YAML: {exc.problem or exc.context}",
-            key="",
-            line=line,
-            source=source,
-            hint="check the indentation and quoting around that line",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise SweepSpecError(
-            f"{source}: not valid YAML: {exc}", key="", line=None, source=source
-        ) from None
-    if node is None:
+        loaded = read_lines(text, keys_as_written=False)
+    except YamlProblem as exc:
+        raise _error(source, exc.line, exc.path, exc.problem, exc.hint) from None
+    if loaded is None:
         raise SweepSpecError(
             f"{source}: the sweep spec is empty",
             key="",
@@ -94,47 +71,5 @@ def load_located(text: str, source: str) -> Located:
             source=source,
             hint="write at least metric, parameters and max_trials (see `shipyard sweep run -h`)",
         )
-    lines: dict[KeyPath, int] = {}
-    data = _Builder(source, lines).build(node, ())
+    data, lines = loaded
     return Located(data, source, lines)
-
-
-class _Builder:
-    """Turns composed nodes into plain values, recording lines as it goes."""
-
-    def __init__(self, source: str, lines: dict[KeyPath, int]) -> None:
-        self.source = source
-        self.lines = lines
-        self.constructor = SafeConstructor()
-
-    def build(self, node: Node, path: KeyPath) -> Any:
-        self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
-
-    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
-        self.constructor.flatten_mapping(node)  # resolve "<<" merge keys like yaml.safe_load
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, ScalarNode):
-                raise self._error(line, path, "a key must be plain text, not a list or mapping")
-            key = str(self.constructor.construct_object(key_node))
-            if key in out:
-                raise self._error(line, (*path, key), "is given twice")
-            self.lines[(*path, key)] = line
-            out[key] = self.build(value_node, (*path, key))
-        return out
-
-    def _error(self, line: int, path: KeyPath, problem: str) -> SweepSpecError:
-        key = dotted(path) or "(top level)"
-        return SweepSpecError(
-            f"{self.source}, line {line}: {key}: {problem}",
-            key=key,
-            line=line,
-            source=self.source,
-            hint="keep one entry per key",
-        )

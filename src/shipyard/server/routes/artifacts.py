@@ -17,6 +17,7 @@ from shipyard.domain.entities import Artifact
 from shipyard.domain.validation import validate_artifact_path
 from shipyard.errors import InvalidArgument, NotFound
 from shipyard.server._deps import Artifacts, Store, errors, json_response
+from shipyard.server.access import Need, by_run, rule
 
 router = APIRouter(tags=["artifacts"])
 
@@ -44,6 +45,7 @@ def check_sha256(sha256: str) -> str:
     responses=errors(404),
     summary="List artifacts",
     description="Artifact records of a run under `path` (a folder or one file), by path.",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 def list_artifacts(run_id: str, store: Store, path: str | None = None) -> Response:
     """Artifact records under a path."""
@@ -59,6 +61,7 @@ def list_artifacts(run_id: str, store: Store, path: str | None = None) -> Respon
     description="Record artifact files (path -> sha256). Each blob must be stored first "
     "(`PUT .../blobs/{sha256}`), else 404 naming it. Re-adding a path replaces it. Returns the "
     "records as stored.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def register_artifacts(run_id: str, body: ArtifactsIn, store: Store, blobs: Artifacts) -> Response:
     """Record uploaded blobs as artifacts of a run."""
@@ -95,6 +98,7 @@ def _checked(run_id: str, artifact: Artifact, blobs: Artifacts) -> Artifact:
     summary="Download an artifact",
     description="Stream an artifact's bytes, with `Content-Length` and an "
     f"`{routes.SHA256_HEADER}` header to verify them against.",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 def download_artifact(run_id: str, path: str, store: Store, blobs: Artifacts) -> Response:
     """Stream one artifact's content."""
@@ -117,6 +121,7 @@ def download_artifact(run_id: str, path: str, store: Store, blobs: Artifacts) ->
     responses=errors(404),
     summary="Check a blob",
     description="200 when a blob with this sha256 is stored (upload can be skipped), else 404.",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 def head_blob(run_id: str, sha256: str, store: Store, blobs: Artifacts) -> Response:
     """Whether a blob is stored."""
@@ -135,6 +140,7 @@ def head_blob(run_id: str, sha256: str, store: Store, blobs: Artifacts) -> Respo
     summary="Upload a blob",
     description="Store the request body (streamed, never held in memory) under its sha256; 422 "
     "`integrity_error` when the bytes do not hash to it, and nothing is stored.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 async def put_blob(
     run_id: str, sha256: str, request: Request, store: Store, blobs: Artifacts
@@ -167,6 +173,7 @@ async def _next_chunk(stream: AsyncIterator[bytes]) -> bytes | None:
     responses=errors(404),
     summary="List run inputs",
     description="Lineage records of a run: what it consumed and produced (datasets...).",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 def list_inputs(run_id: str, store: Store) -> Response:
     """Lineage records of a run."""
@@ -179,6 +186,7 @@ def list_inputs(run_id: str, store: Store) -> Response:
     responses=errors(404),
     summary="Add run inputs",
     description="Record lineage inputs/outputs (idempotent per kind, name, version, direction).",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def add_inputs(run_id: str, body: RunInputsIn, store: Store) -> Response:
     """Record lineage."""

@@ -15,6 +15,7 @@ from shipyard.api.schemas import BlobOut
 from shipyard.artifacts.batch import blob_sizes, missing_blobs, put_blobs, unique
 from shipyard.errors import NotFound
 from shipyard.server._deps import Artifacts, errors, json_response
+from shipyard.server.access import Need, rule
 from shipyard.server.routes.artifacts import _sync_chunks, check_sha256
 
 router = APIRouter(tags=["blobs"])
@@ -38,6 +39,7 @@ def _not_stored(sha256: str) -> NotFound:
     summary="Find missing blobs",
     description="Which of up to 10,000 sha256s the server does not store (in the order asked, "
     "each once): upload only those.",
+    dependencies=[rule(Need.USER, reads=True)],
 )
 def find_missing(body: BlobsQuery, blobs: Artifacts) -> Response:
     """The blobs among the given ones that are not stored."""
@@ -52,6 +54,7 @@ def find_missing(body: BlobsQuery, blobs: Artifacts) -> Response:
     summary="Upload a blob",
     description="Store the request body (streamed) under its sha256; 422 `integrity_error` when "
     "the bytes do not hash to it, and nothing is stored.",
+    dependencies=[rule(Need.USER)],
 )
 async def put_blob(sha256: str, request: Request, blobs: Artifacts) -> Response:
     """Stream the body into the artifact store."""
@@ -66,6 +69,7 @@ async def put_blob(sha256: str, request: Request, blobs: Artifacts) -> Response:
     responses={200: {"content": {routes.OCTET_STREAM: {}}}, **errors(404)},
     summary="Download a blob",
     description=f"Stream a blob's bytes, with `Content-Length` and `{routes.SHA256_HEADER}`.",
+    dependencies=[rule(Need.USER)],
 )
 def get_blob(sha256: str, blobs: Artifacts) -> Response:
     """Stream one blob."""
@@ -86,6 +90,7 @@ def get_blob(sha256: str, blobs: Artifacts) -> Response:
     description="Store every blob of a pack (frames of a 32-byte raw sha256, a big-endian "
     "uint64 size and the bytes). Each is checked against its sha256: 422 `integrity_error` "
     "names the first that is not. Bodies are limited like every non-streamed request.",
+    dependencies=[rule(Need.USER)],
 )
 async def put_pack(request: Request, blobs: Artifacts) -> Response:
     """Store many small blobs sent in one body."""
@@ -101,6 +106,7 @@ async def put_pack(request: Request, blobs: Artifacts) -> Response:
     summary="Download a pack of blobs",
     description="Stream the named blobs (each once, in the order asked) as a pack; 404 names "
     "the first that is not stored. Readers check every blob against its sha256.",
+    dependencies=[rule(Need.USER, reads=True)],
 )
 def fetch_pack(body: BlobsQuery, blobs: Artifacts) -> Response:
     """Stream many small blobs in one response."""

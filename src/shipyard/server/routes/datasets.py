@@ -21,8 +21,10 @@ from shipyard.artifacts.batch import blob_sizes
 from shipyard.domain.datasets import ManifestEntry, normalize_manifest, validate_dataset_name
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.server._deps import Artifacts, errors, json_response
+from shipyard.server.access import Caller, CallerDep, Need, rule
 from shipyard.server.routes import blobs
 from shipyard.store.datasets import DatasetStore
+from shipyard.store.triggers import emit_event
 
 router = APIRouter(tags=["datasets"])
 
@@ -59,6 +61,7 @@ def parse_version(version: str) -> int | None:
     responses=errors(),
     summary="List datasets",
     description="Every dataset with its latest version, by name.",
+    dependencies=[rule(Need.USER)],
 )
 def list_datasets(store: Datasets) -> Response:
     """Every dataset."""
@@ -71,6 +74,7 @@ def list_datasets(store: Datasets) -> Response:
     responses=errors(404),
     summary="List dataset versions",
     description="The versions of a dataset, oldest first.",
+    dependencies=[rule(Need.USER)],
 )
 def list_versions(name: str, store: Datasets) -> Response:
     """The versions of a dataset."""
@@ -87,6 +91,7 @@ def list_versions(name: str, store: Datasets) -> Response:
     "says which to upload; `PUT /api/v1/blobs/{sha256}` or `POST /api/v1/blobs/pack` uploads). "
     "The dataset is created on first use. When the latest version has the same files it is "
     "returned instead of a new one. 404 names a blob that is not stored.",
+    dependencies=[rule(Need.USER)],
 )
 def create_version(
     name: str, body: DatasetVersionCreate, store: Datasets, blobs: Artifacts
@@ -95,8 +100,18 @@ def create_version(
     validate_dataset_name(name)
     manifest = normalize_manifest(body.manifest())
     _check_blobs(manifest, blobs)
+    before = _latest_number(store, name)
     version = store.create_dataset_version(name, manifest, body.message, body.user)
+    if version.version != before:
+        emit_event(store, "dataset", {"name": name, "version": version.version})
     return json_response(DatasetVersionOut.of(version), status_code=201)
+
+
+def _latest_number(store: Datasets, name: str) -> int | None:
+    try:
+        return store.get_dataset_version(name).version
+    except NotFound:
+        return None
 
 
 def _check_blobs(manifest: tuple[ManifestEntry, ...], blobs: Artifacts) -> None:
@@ -123,6 +138,7 @@ def _check_blobs(manifest: tuple[ManifestEntry, ...], blobs: Artifacts) -> None:
     summary="Get a dataset version",
     description="One version (`latest` for the newest) with its manifest: every file's path, "
     "size and sha256, sorted by path (`manifest=false` leaves it out).",
+    dependencies=[rule(Need.USER)],
 )
 def get_version(name: str, version: str, store: Datasets, manifest: bool = True) -> Response:
     """A version and its files."""
@@ -139,10 +155,23 @@ def get_version(name: str, version: str, store: Datasets, manifest: bool = True)
     summary="Dataset lineage",
     description="The runs that consumed (`input`) or produced (`output`) the dataset, or one "
     "`version` of it, in the order they recorded it.",
+    dependencies=[rule(Need.USER)],
 )
-def lineage(name: str, store: Datasets, version: int | None = None) -> Response:
-    """Runs that used a dataset."""
-    return json_response(DatasetLineage.listing(name, store.runs_using_dataset(name, version)))
+def lineage(
+    name: str, store: Datasets, request: Request, caller: CallerDep, version: int | None = None
+) -> Response:
+    """Runs that used a dataset (only those in projects the caller sees)."""
+    usages = store.runs_using_dataset(name, version)
+    if not caller.is_admin:
+        usages = [u for u in usages if _visible_run(request, caller, u.run_id)]
+    return json_response(DatasetLineage.listing(name, usages))
+
+
+def _visible_run(request: Request, caller: Caller, run_id: str) -> bool:
+    try:
+        return caller.sees(request.app.state.store.get_run(run_id).project)
+    except NotFound:
+        return False
 
 
 router.include_router(blobs.router)  # the blob transfer that dataset versions rely on

@@ -28,6 +28,7 @@ from shipyard.errors import IntegrityError, NotFound
 from shipyard.repro.diff import SECTIONS, diff_runs
 from shipyard.repro.source import Record
 from shipyard.server._deps import Artifacts, Store, errors
+from shipyard.server.access import CallerDep, Need, by_run_query, rule
 from shipyard.store.base import RunStore
 
 router = APIRouter(tags=["runs"])
@@ -93,16 +94,19 @@ class StoreSource:
     description="What differs between run `a` (the baseline) and run `b`: code, params, "
     "packages, environment, hardware, dataset versions and metric summaries. Pick sections with "
     f"`section` (repeatable: {', '.join(SECTIONS)}); `system=true` adds `system/` metrics.",
+    dependencies=[rule(Need.READ, project=by_run_query("a"))],
 )
 def get_diff(
     store: Store,
     blobs: Artifacts,
+    caller: CallerDep,
     a: Annotated[str, Query(description="The baseline run id.")],
     b: Annotated[str, Query(description="The run compared with it.")],
     section: Annotated[list[str] | None, Query(description="Sections to compute.")] = None,
     system: bool = False,
 ) -> Response:
     """The diff of two runs."""
+    caller.require(store.get_run(b).project, Need.READ)
     diff = diff_runs(
         StoreSource(store, blobs),
         a,

@@ -13,6 +13,7 @@ from shipyard.api import routes
 from shipyard.capture.layout import ENVIRONMENT_ARTIFACT
 from shipyard.errors import NotFound
 from shipyard.server._deps import Artifacts, Store, errors
+from shipyard.server.access import Need, by_run, rule
 from shipyard.store.base import RunStore
 
 router = APIRouter(tags=["runs"])
@@ -32,6 +33,7 @@ router = APIRouter(tags=["runs"])
     description="The environment captured when the run started: git commit and patch "
     f"metadata, Python, packages, OS, CPU/GPU, container. Stored as `{ENVIRONMENT_ARTIFACT}`; "
     "404 when the run does not exist or none was captured.",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 async def get_environment(run_id: str, store: Store, blobs: Artifacts) -> Response:
     """Serve the run's ``environment.json``."""

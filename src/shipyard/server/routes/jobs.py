@@ -3,6 +3,7 @@ heartbeat, complete). Leases are checked whenever jobs are claimed, listed or re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,9 +18,11 @@ from shipyard.api.jobs import (
     JobList,
     JobOut,
 )
-from shipyard.domain.jobs import JobPhase
+from shipyard.domain.jobs import Job, JobPhase
 from shipyard.errors import ShipyardError
 from shipyard.server._deps import errors, json_response
+from shipyard.server.access import Caller, CallerDep, Need, by_run, rule
+from shipyard.store.base import RunStore, SearchQuery
 from shipyard.store.jobs import JobStore
 
 router = APIRouter(tags=["jobs"])
@@ -49,9 +52,11 @@ Jobs = Annotated[JobStore, Depends(get_jobs)]
     summary="Record a job",
     description="Record the job of an existing run: QUEUED when it names a queue (an agent "
     "claims it), else PENDING (its submitter runs it). 409 when the run already has a job.",
+    dependencies=[rule(Need.USER)],
 )
-def create_job(body: JobCreate, jobs: Jobs) -> Response:
-    """Record a job."""
+def create_job(body: JobCreate, jobs: Jobs, caller: CallerDep, request: Request) -> Response:
+    """Record a job (the caller must be an editor of the run's project)."""
+    caller.require(request.app.state.store.get_run(body.run_id).project, Need.WRITE)
     job = jobs.create_job(
         body.run_id,
         executor=body.executor,
@@ -68,9 +73,12 @@ def create_job(body: JobCreate, jobs: Jobs) -> Response:
     responses=errors(),
     summary="List jobs",
     description="Jobs newest first; filter by queue, states and run id prefix.",
+    dependencies=[rule(Need.USER)],
 )
 def list_jobs(
     jobs: Jobs,
+    caller: CallerDep,
+    request: Request,
     queue: str | None = None,
     state: Annotated[list[JobPhase] | None, Query()] = None,
     prefix: str | None = None,
@@ -78,10 +86,19 @@ def list_jobs(
 ) -> Response:
     """List jobs."""
     found = jobs.list_jobs(queue=queue, states=state or (), run_id_prefix=prefix, limit=limit)
+    if not caller.is_admin:
+        found = visible_jobs(request.app.state.store, caller, found)
     return json_response(JobList(jobs=[JobOut.of(job) for job in found]))
 
 
-@router.get(api.JOB, response_model=JobOut, responses=errors(404), summary="Read the job of a run")
+@router.get(
+    api.JOB,
+    response_model=JobOut,
+    responses=errors(404),
+    summary="Read the job of a run",
+    description="The job of a run: executor, state, attempts, lease and history.",
+    dependencies=[rule(Need.READ, project=by_run())],
+)
 def get_job(run_id: str, jobs: Jobs) -> Response:
     """Read a job."""
     return json_response(JobOut.of(jobs.get_job(run_id)))
@@ -93,6 +110,7 @@ def get_job(run_id: str, jobs: Jobs) -> Response:
     responses=errors(404, 409),
     summary="Start the next attempt of a direct job",
     description="409 when another process started or ended the job first.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def start_attempt(run_id: str, body: AttemptStart, jobs: Jobs) -> Response:
     """Record the handle of a direct job's next attempt."""
@@ -107,6 +125,7 @@ def start_attempt(run_id: str, body: AttemptStart, jobs: Jobs) -> Response:
     summary="Cancel a job",
     description="A queued job is CANCELLED at once; a running one is flagged `cancel_requested` "
     "and whoever runs it stops it. Cancelling an ended job changes nothing.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def cancel_job(run_id: str, jobs: Jobs) -> Response:
     """Cancel a job."""
@@ -120,6 +139,7 @@ def cancel_job(run_id: str, jobs: Jobs) -> Response:
     summary="Claim the oldest queued job",
     description="Atomic: one job goes to one agent, with a new attempt and a lease that each "
     "heartbeat renews. 204 when the queue is empty.",
+    dependencies=[rule(Need.USER)],
 )
 def claim_job(queue: str, body: ClaimRequest, jobs: Jobs) -> Response:
     """Claim a job for an agent."""
@@ -136,6 +156,7 @@ def claim_job(queue: str, body: ClaimRequest, jobs: Jobs) -> Response:
     summary="Renew the lease of an attempt",
     description="409 when the attempt is no longer the job's current one (lease lost, "
     "completed, cancelled): its holder should stop it.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def heartbeat(run_id: str, body: HeartbeatRequest, jobs: Jobs) -> Response:
     """Renew a lease."""
@@ -152,6 +173,7 @@ def heartbeat(run_id: str, body: HeartbeatRequest, jobs: Jobs) -> Response:
     summary="Report how an attempt ended",
     description="A failed or lost attempt with retries left makes the job ready again; "
     "otherwise the job and its run end. 409 when someone else completed it.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def complete_job(run_id: str, body: CompleteRequest, jobs: Jobs) -> Response:
     """End an attempt."""
@@ -164,3 +186,15 @@ def complete_job(run_id: str, body: CompleteRequest, jobs: Jobs) -> Response:
         message=body.message,
     )
     return json_response(JobOut.of(job))
+
+
+def visible_jobs(store: RunStore, caller: Caller, jobs: Sequence[Job]) -> list[Job]:
+    """The jobs whose runs are in projects the caller may see."""
+    ids = sorted({job.run_id for job in jobs})
+    projects: dict[str, str] = {}
+    for start in range(0, len(ids), 100):
+        chunk = ids[start : start + 100]
+        listed = ", ".join(f"'{run_id}'" for run_id in chunk if run_id.isalnum())
+        query = SearchQuery(filter=f"id IN ({listed})", limit=len(chunk), include_deleted=True)
+        projects.update((run.id, run.project) for run in store.search_runs(query).items)
+    return [job for job in jobs if caller.sees(projects.get(job.run_id, ""))]

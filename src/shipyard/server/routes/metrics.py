@@ -11,6 +11,7 @@ from shipyard.api.schemas import IngestIn, IngestResult, MetricSeriesOut, descri
 from shipyard.domain.batch import IngestBatch
 from shipyard.errors import InvalidArgument
 from shipyard.server._deps import Store, errors, json_response
+from shipyard.server.access import Need, by_run, rule
 from shipyard.store.base import RunStore
 
 router = APIRouter(tags=["metrics"])
@@ -63,6 +64,7 @@ def _ingest(store: RunStore, run_id: str, content_type: str, body: bytes) -> boo
     'end, atomically. Send JSON (NaN/Infinity as the strings `"NaN"`, `"Infinity"`, '
     f'`"-Infinity"`) or `{routes.MSGPACK}` (the SDK\'s compact format). '
     "`applied` is false when this `batch_id` was applied before.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 async def ingest(run_id: str, request: Request, store: Store) -> Response:
     """Apply one batch (the body is already bounded by the body-limit middleware)."""
@@ -81,6 +83,7 @@ async def ingest(run_id: str, request: Request, store: Store) -> Response:
     "to keep the shape and the extremes (`total` says how many are stored). The key is a query "
     "parameter because metric keys contain '/'. JSON by default; "
     f"`Accept: {routes.MSGPACK}` gets the compact format.",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 def metric_history(
     run_id: str, key: str, request: Request, store: Store, max_points: int | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from shipyard.api import routes
 from shipyard.api.schemas import (
@@ -16,7 +16,11 @@ from shipyard.api.schemas import (
     SearchRequest,
     TagsIn,
 )
+from shipyard.errors import NotFound
 from shipyard.server._deps import Store, errors, json_response
+from shipyard.server.access import Caller, CallerDep, Need, by_run, rule
+from shipyard.server.audit import audit
+from shipyard.server.routes.projects import grant_creator
 from shipyard.store.base import SearchQuery
 
 router = APIRouter(tags=["runs"])
@@ -24,7 +28,16 @@ router = APIRouter(tags=["runs"])
 NO_CONTENT = 204
 
 
-def _search(store: Store, request: SearchRequest) -> Response:
+def visible_projects(store: Store, caller: Caller) -> list[str] | None:
+    """The projects a caller may search (``None``: every project, for server admins)."""
+    if caller.is_admin:
+        return None
+    return [p.name for p in store.list_projects() if caller.sees(p.name)]
+
+
+def _search(store: Store, request: SearchRequest, caller: Caller) -> Response:
+    if request.project is not None:
+        caller.require(request.project, Need.READ)
     query = SearchQuery(
         project=request.project,
         filter=request.filter,
@@ -32,6 +45,7 @@ def _search(store: Store, request: SearchRequest) -> Response:
         limit=request.limit,
         page_token=request.page_token,
         include_deleted=request.include_deleted,
+        projects=None if request.project is not None else visible_projects(store, caller),
     )
     page = store.search_runs(query)
     runs = [RunOut.of(run) for run in page.items]
@@ -45,10 +59,20 @@ def _search(store: Store, request: SearchRequest) -> Response:
     responses=errors(404),
     summary="Create a run",
     description="Create a RUNNING run, creating the project when missing. With `run_id` the call "
-    "is idempotent: the same id in the same project returns the existing run.",
+    "is idempotent: the same id in the same project returns the existing run. With auth on, "
+    "writing to an existing project needs its editor role; whoever creates a project becomes its "
+    "admin.",
+    dependencies=[rule(Need.USER)],
 )
-def create_run(body: RunCreate, store: Store) -> Response:
+def create_run(body: RunCreate, store: Store, caller: CallerDep, request: Request) -> Response:
     """Create a run."""
+    try:
+        store.get_project(body.project)
+        new_project = False
+    except NotFound:
+        new_project = True
+    if not new_project:
+        caller.require(body.project, Need.WRITE)
     run = store.create_run(
         body.project,
         name=body.name,
@@ -59,6 +83,8 @@ def create_run(body: RunCreate, store: Store) -> Response:
         start_time=body.start_time,
         run_id=body.run_id,
     )
+    if new_project:
+        grant_creator(request, caller, body.project)
     return json_response(RunOut.of(run), status_code=201)
 
 
@@ -69,11 +95,13 @@ def create_run(body: RunCreate, store: Store) -> Response:
     summary="Search runs",
     description="Filter (`metrics.acc > 0.9 AND params.model = 'rf'`), order "
     "(`-metrics.acc`, `start_time DESC`) and page runs; pass `next_page_token` back as "
-    "`page_token` for the next page. 400 `filter_syntax` names the offending token.",
+    "`page_token` for the next page. 400 `filter_syntax` names the offending token. Without a "
+    "project, every project the caller may see is searched.",
+    dependencies=[rule(Need.USER, reads=True)],
 )
-def search_runs(body: SearchRequest, store: Store) -> Response:
+def search_runs(body: SearchRequest, store: Store, caller: CallerDep) -> Response:
     """Search runs (JSON body)."""
-    return _search(store, body)
+    return _search(store, body, caller)
 
 
 @router.get(
@@ -83,9 +111,11 @@ def search_runs(body: SearchRequest, store: Store) -> Response:
     summary="Search runs (query string)",
     description="The same search as `POST /api/v1/runs/search`, for curl: `order_by` may be "
     "repeated or comma-separated.",
+    dependencies=[rule(Need.USER)],
 )
 def list_runs(
     store: Store,
+    caller: CallerDep,
     project: str | None = None,
     filter: str = "",
     order_by: Annotated[list[str] | None, Query()] = None,
@@ -103,7 +133,7 @@ def list_runs(
         page_token=page_token,
         include_deleted=include_deleted,
     )
-    return _search(store, request)
+    return _search(store, request, caller)
 
 
 @router.get(
@@ -112,6 +142,7 @@ def list_runs(
     responses=errors(404),
     summary="Get a run",
     description="A run with its params, tags and metric summaries (last, min, max, count).",
+    dependencies=[rule(Need.READ, project=by_run())],
 )
 def get_run(run_id: str, store: Store) -> Response:
     """One run."""
@@ -124,10 +155,20 @@ def get_run(run_id: str, store: Store) -> Response:
     responses=errors(404),
     summary="Update a run",
     description="Change the given fields (name, notes, status, end_time, error); returns the run.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
-def update_run(run_id: str, body: RunUpdate, store: Store) -> Response:
-    """Update a run."""
+def update_run(run_id: str, body: RunUpdate, store: Store, request: Request) -> Response:
+    """Update a run (a change of its notes is audited with the notes before and after)."""
+    before = store.get_run(run_id).notes if body.notes is not None else None
     run = store.update_run(run_id, **body.model_dump(exclude_unset=True))
+    if before is not None and before != run.notes:
+        audit(
+            request,
+            "run.notes.update",
+            f"runs/{run_id}",
+            before={"notes": before},
+            after={"notes": run.notes},
+        )
     return json_response(RunOut.of(run))
 
 
@@ -136,7 +177,9 @@ def update_run(run_id: str, body: RunUpdate, store: Store) -> Response:
     status_code=NO_CONTENT,
     responses=errors(404),
     summary="Delete a run (soft)",
-    description="Soft-delete: the run disappears from searches until restored.",
+    description="Soft-delete: the run disappears from searches until restored. Project admins "
+    "only.",
+    dependencies=[rule(Need.ADMIN, project=by_run())],
 )
 def delete_run(run_id: str, store: Store) -> Response:
     """Soft-delete a run."""
@@ -149,7 +192,8 @@ def delete_run(run_id: str, store: Store) -> Response:
     status_code=NO_CONTENT,
     responses=errors(404),
     summary="Restore a deleted run",
-    description="Undo a soft delete.",
+    description="Undo a soft delete. Project admins only.",
+    dependencies=[rule(Need.ADMIN, project=by_run())],
 )
 def restore_run(run_id: str, store: Store) -> Response:
     """Restore a run."""
@@ -164,6 +208,7 @@ def restore_run(run_id: str, store: Store) -> Response:
     summary="Log params",
     description="Add params (typed: string, number, boolean or null). Setting a param again with "
     "the same value is a no-op; another value is 409 `conflict`.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
 def log_params(run_id: str, body: ParamsIn, store: Store) -> Response:
     """Add params."""
@@ -177,10 +222,14 @@ def log_params(run_id: str, body: ParamsIn, store: Store) -> Response:
     responses=errors(404),
     summary="Set tags",
     description="Set or overwrite string tags.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
-def set_tags(run_id: str, body: TagsIn, store: Store) -> Response:
-    """Set tags."""
+def set_tags(run_id: str, body: TagsIn, store: Store, request: Request) -> Response:
+    """Set tags (audited with their values before and after)."""
+    old = store.get_run(run_id).tags
     store.set_tags(run_id, body.tags)
+    before = {key: old.get(key) for key in body.tags}
+    audit(request, "run.tags.set", f"runs/{run_id}/tags", before=before, after=dict(body.tags))
     return Response(status_code=NO_CONTENT)
 
 
@@ -190,8 +239,11 @@ def set_tags(run_id: str, body: TagsIn, store: Store) -> Response:
     responses=errors(404),
     summary="Delete a tag",
     description="Remove a tag; 404 when it is not set. Percent-encode '/' in the key.",
+    dependencies=[rule(Need.WRITE, project=by_run())],
 )
-def delete_tag(run_id: str, key: str, store: Store) -> Response:
-    """Remove a tag."""
+def delete_tag(run_id: str, key: str, store: Store, request: Request) -> Response:
+    """Remove a tag (audited with its value before)."""
+    before = store.get_run(run_id).tags.get(key)
     store.delete_tag(run_id, key)
+    audit(request, "run.tag.delete", f"runs/{run_id}/tags/{key}", before=before)
     return Response(status_code=NO_CONTENT)

@@ -22,7 +22,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
-from shipyard.server.ui import data, datasets, pages, sweeps
+from shipyard.server.access import Need, rule
+from shipyard.server.ui import auth_pages, data, datasets, pages, sweeps
+from shipyard.server.ui import collab as collab_widgets
+from shipyard.server.ui import deployments as deployment_pages
+from shipyard.server.ui import models as model_pages
+from shipyard.server.ui import workflows as workflow_pages
 from shipyard.server.ui._templates import PLOTLY_JS, PLOTLY_URL, STATIC_DIR, assets_prefix
 
 __all__ = ["install"]
@@ -75,6 +80,17 @@ def install(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(datasets.router)
     app.include_router(sweeps.router)
+    app.include_router(model_pages.router)
     app.include_router(data.router)
-    app.add_api_route(PLOTLY_URL, _plotly_js, methods=["GET"], include_in_schema=False)
+    app.include_router(collab_widgets.router)
+    app.include_router(auth_pages.router)
+    app.include_router(workflow_pages.router)
+    app.include_router(deployment_pages.router)
+    app.add_api_route(
+        PLOTLY_URL,
+        _plotly_js,
+        methods=["GET"],
+        include_in_schema=False,
+        dependencies=[rule(Need.PUBLIC)],
+    )
     app.mount(assets_prefix(), _VersionedStatic(directory=STATIC_DIR), name="ui-static")

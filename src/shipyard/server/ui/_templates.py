@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from shipyard.domain.entities import ParamValue
 from shipyard.errors import ShipyardError
+from shipyard.server.auth.sessions import auth_context
 
 UI_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = UI_DIR / "templates"
@@ -176,7 +177,11 @@ def _make_environment() -> Environment:
         filesize=filesize,
         json_script=json_script,
     )
-    env.globals.update(static_url=static_url, plotly_url=f"{PLOTLY_URL}?v={PLOTLY_VERSION}")
+    env.globals.update(
+        static_url=static_url,
+        plotly_url=f"{PLOTLY_URL}?v={PLOTLY_VERSION}",
+        auth_context=auth_context,
+    )
     return env
 
 

@@ -15,6 +15,7 @@ from shipyard.artifacts.base import ArtifactStore
 from shipyard.domain.validation import validate_artifact_path
 from shipyard.errors import InvalidArgument
 from shipyard.server._deps import Artifacts, Store
+from shipyard.server.access import Need, by_path, by_run, rule
 from shipyard.server.ui._catalog import column_keys
 from shipyard.server.ui._markdown import artifact_resolver, render_markdown
 from shipyard.server.ui._notebook import MAX_NOTEBOOK_BYTES, parse_notebook
@@ -32,20 +33,20 @@ MAX_MARKDOWN_BYTES = 5 * 1024 * 1024
 router = APIRouter(include_in_schema=False)
 
 
-@router.get(PROJECT_KEYS)
+@router.get(PROJECT_KEYS, dependencies=[rule(Need.READ, project=by_path("name"))])
 def project_keys(name: str, store: Store) -> JSONResponse:
     """``{"params": [...], "metrics": [...], "tags": [...]}``: keys present in the project."""
     return JSONResponse(column_keys(store, name).as_dict())
 
 
-@router.get(RUN_NOTES)
+@router.get(RUN_NOTES, dependencies=[rule(Need.READ, project=by_run())])
 def run_notes(run_id: str, store: Store) -> JSONResponse:
     """``{"notes": markdown, "html": safe HTML}`` of a run's notes."""
     notes = store.get_run(run_id).notes
     return JSONResponse({"notes": notes, "html": str(render_markdown(notes))})
 
 
-@router.get(RUN_PREVIEW)
+@router.get(RUN_PREVIEW, dependencies=[rule(Need.READ, project=by_run())])
 def artifact_preview(run_id: str, path: str, store: Store, blobs: Artifacts) -> JSONResponse:
     """``{"path", "kind", "html"}``: a Markdown or notebook artifact rendered to safe HTML."""
     record = store.get_artifact(run_id, validate_artifact_path(path))

@@ -20,6 +20,7 @@ from shipyard.api.datasets import DATASET_VERSION
 from shipyard.domain.datasets import DatasetUsage, DatasetVersion, validate_dataset_name
 from shipyard.domain.entities import Run
 from shipyard.server._deps import Store
+from shipyard.server.access import Caller, CallerDep, Need, rule
 from shipyard.server.routes.datasets import get_datasets, parse_version
 from shipyard.server.ui import _dataset_views as views
 from shipyard.server.ui._templates import render
@@ -37,7 +38,7 @@ MANIFEST_PAGE_SIZES = (50, 100, 250, 500)
 DEFAULT_MANIFEST_PAGE_SIZE = 100
 
 
-@router.get("/datasets")
+@router.get("/datasets", dependencies=[rule(Need.USER)])
 def datasets_page(request: Request) -> Response:
     """Every dataset with its latest version."""
 
@@ -48,8 +49,10 @@ def datasets_page(request: Request) -> Response:
     return _page(request, build)
 
 
-@router.get("/datasets/{name}")
-def dataset_page(request: Request, name: str, store: Store, version: str | None = None) -> Response:
+@router.get("/datasets/{name}", dependencies=[rule(Need.USER)])
+def dataset_page(
+    request: Request, name: str, store: Store, caller: CallerDep, version: str | None = None
+) -> Response:
     """A dataset's versions, newest first, and the runs that consumed or produced them."""
 
     def build() -> Response:
@@ -66,14 +69,16 @@ def dataset_page(request: Request, name: str, store: Store, version: str | None 
             name=name,
             versions=versions,
             counts=views.usage_counts(usages),
-            **_lineage(store, usages),
+            **_lineage(store, usages, caller),
         )
 
     return _page(request, build)
 
 
-@router.get("/datasets/{name}/versions/{version}")
-def version_page(request: Request, name: str, version: str, store: Store) -> Response:
+@router.get("/datasets/{name}/versions/{version}", dependencies=[rule(Need.USER)])
+def version_page(
+    request: Request, name: str, version: str, store: Store, caller: CallerDep
+) -> Response:
     """One version: its details, the runs that used it, and its files (filtered, paged)."""
 
     def build() -> Response:
@@ -90,7 +95,7 @@ def version_page(request: Request, name: str, version: str, store: Store) -> Res
             older=older,
             newer=newer,
             data=_manifest_data(found),
-            **_lineage(store, usages),
+            **_lineage(store, usages, caller),
         )
 
     return _page(request, build)
@@ -116,8 +121,16 @@ def runs_by_id(store: RunStore, run_ids: Iterable[str]) -> dict[str, Run]:
     return found
 
 
-def _lineage(store: RunStore, usages: Sequence[DatasetUsage]) -> dict[str, Any]:
-    """The most recent lineage records with their runs, and how many records there are."""
+def _lineage(store: RunStore, usages: Sequence[DatasetUsage], caller: Caller) -> dict[str, Any]:
+    """The most recent lineage records with their runs, and how many records there are. Runs in
+    projects the caller may not see are left out."""
+    if not caller.is_admin:
+        everything = runs_by_id(store, {usage.run_id for usage in usages})
+        usages = [
+            u
+            for u in usages
+            if u.run_id in everything and caller.sees(everything[u.run_id].project)
+        ]
     shown = views.newest_usages(usages, MAX_LINEAGE_ROWS)
     runs = runs_by_id(store, {usage.run_id for usage in shown})
     return {"lineage": views.lineage_rows(shown, runs), "lineage_total": len(set(usages))}

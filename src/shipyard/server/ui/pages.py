@@ -18,6 +18,7 @@ from shipyard.api.schemas import RunOut, RunPage
 from shipyard.domain.entities import Run
 from shipyard.errors import InvalidArgument, NotFound, ShipyardError
 from shipyard.server._deps import Store
+from shipyard.server.access import CallerDep, Need, by_path, by_run, rule
 from shipyard.server.ui import _views as views
 from shipyard.server.ui._catalog import column_keys, project_summaries
 from shipyard.server.ui._markdown import render_markdown
@@ -41,9 +42,9 @@ def _page(request: Request, build: Callable[[], Response]) -> Response:
         return render(request, "error.html", status_code=exc.http_status, error=exc, title="Error")
 
 
-@router.get("/")
-def projects_page(request: Request, store: Store) -> Response:
-    """Every project with its run count and last activity."""
+@router.get("/", dependencies=[rule(Need.USER)])
+def projects_page(request: Request, store: Store, caller: CallerDep) -> Response:
+    """Every project the caller may see, with its run count and last activity."""
     return _page(
         request,
         lambda: render(
@@ -51,12 +52,12 @@ def projects_page(request: Request, store: Store) -> Response:
             "projects.html",
             title="Projects",
             nav="projects",
-            projects=project_summaries(store),
+            projects=[p for p in project_summaries(store) if caller.sees(p.name)],
         ),
     )
 
 
-@router.get("/projects/{name}")
+@router.get("/projects/{name}", dependencies=[rule(Need.READ, project=by_path("name"))])
 def runs_page(
     request: Request,
     name: str,
@@ -85,7 +86,7 @@ def runs_page(
     return _page(request, build)
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", dependencies=[rule(Need.READ, project=by_run())])
 def run_page(request: Request, run_id: str, store: Store) -> Response:
     """One run: overview, params, metrics, system, artifacts, environment and inputs."""
 
@@ -109,12 +110,14 @@ def run_page(request: Request, run_id: str, store: Store) -> Response:
     return _page(request, build)
 
 
-@router.get("/compare")
-def compare_page(request: Request, store: Store, runs: str = "") -> Response:
+@router.get("/compare", dependencies=[rule(Need.USER)])
+def compare_page(request: Request, store: Store, caller: CallerDep, runs: str = "") -> Response:
     """Two to ten runs side by side: charts, differing values, parallel coordinates, code."""
 
     def build() -> Response:
         chosen = [store.get_run(run_id) for run_id in _compare_ids(runs)]
+        for run in chosen:
+            caller.require(run.project, Need.READ)
         return render(
             request,
             "compare.html",

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from shipyard.domain.entities import Run
 from shipyard.server._deps import Store
+from shipyard.server.access import Need, by_run, rule
 from shipyard.server.ui import _sweep_views as views
 from shipyard.server.ui._templates import render
 from shipyard.server.ui._views import quote_filter_text
@@ -27,7 +28,7 @@ TRIALS_PER_QUERY = 1000
 """Child runs fetched per search."""
 
 
-@router.get("/sweeps/{sweep_id}")
+@router.get("/sweeps/{sweep_id}", dependencies=[rule(Need.READ, project=by_run("sweep_id"))])
 def sweep_page(request: Request, sweep_id: str, store: Store) -> Response:
     """One sweep: progress, best trial, best-so-far chart, trials and parallel coordinates."""
 

@@ -126,6 +126,9 @@ def _where(session: Session, query: SearchQuery, expr: Expr | None) -> list[Colu
     conditions: list[ColumnElement[bool]] = []
     if query.project is not None:
         conditions.append(RunRow.project_id == _project_id(session, query.project))
+    if query.projects is not None:
+        visible = select(ProjectRow.id).where(ProjectRow.name.in_(list(query.projects)))
+        conditions.append(RunRow.project_id.in_(visible))
     if not query.include_deleted:
         conditions.append(RunRow.deleted == false())
     if expr is not None:
@@ -359,7 +362,10 @@ def _order_clause(col: _SortColumn) -> SQLColumnExpression[Any]:
 
 
 def _fingerprint(query: SearchQuery, expr: Expr | None, terms: Sequence[OrderTerm]) -> str:
+    projects = None if query.projects is None else sorted(query.projects)
     identity = repr((query.project, expr, tuple(terms), query.include_deleted))
+    if projects is not None:
+        identity += repr(projects)
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 

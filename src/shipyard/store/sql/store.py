@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shipyard.domain.batch import IngestBatch
+from shipyard.domain.collab import validate_notes
 from shipyard.domain.entities import (
     Artifact,
     MetricSeries,
@@ -217,7 +218,8 @@ class SqlRunStore(
         error: str | None = None,
     ) -> Run:
         """Change the given fields only (``None`` leaves a field alone) and return the run."""
-        changes: dict[str, Any] = {"notes": notes, "end_time": end_time, "error": error}
+        changes: dict[str, Any] = {"end_time": end_time, "error": error}
+        changes["notes"] = None if notes is None else validate_notes(notes, "run notes")
         changes["name"] = None if name is None else validate_run_name(name)
         changes["status"] = None if status is None else _checked_status(status).value
         with self._write() as session:

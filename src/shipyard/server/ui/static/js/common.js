@@ -16,6 +16,9 @@ export class ApiError extends Error {
 /** Call the API; resolves to parsed JSON (null for 204), rejects with an ApiError. */
 export async function api(path, { method = "GET", body, signal } = {}) {
   const init = { method, headers: { Accept: "application/json" }, signal };
+  // With auth on, changes made with the session cookie carry the page's CSRF token (docs/auth.md).
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+  if (csrf && method !== "GET" && method !== "HEAD") init.headers["X-CSRF-Token"] = csrf.content;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";

@@ -5,6 +5,7 @@ import { api, fmtDuration, h, readJson, runPath, setServerHtml, statusBadge } fr
 import { lazyCharts } from "./charts.js";
 import { initArtifacts } from "./artifacts.js";
 import { initEnvironment } from "./environment.js";
+import { initComments } from "./comments.js";
 
 const POLL_MS = 5000;
 let run = readJson("run-data");
@@ -177,6 +178,7 @@ async function poll() {
 
 initTabs();
 initNotes();
+initComments(panel("comments"), run.id);
 // Tabs answer clicks from here on (tests and scripts wait for this mark).
 document.documentElement.dataset.runPage = "ready";
 if (run.status === "RUNNING") {
