@@ -31,6 +31,7 @@ from shipyard.sweeps import (
     run_sweep,
     sweep_status,
 )
+from shipyard.sweeps._session import open_session
 
 CLI = [sys.executable, "-m", "shipyard.cli"]
 STEPS = 10
@@ -249,7 +250,34 @@ def test_resume_after_the_driver_is_killed(
     with shipyard.Client(settings=settings) as client:
         assert client.get_run(sweep_id).status is RunStatus.FINISHED
         for trial in after.values():
-            assert client.get_run(trial.run_id or "").status.is_terminal
+            if trial.run_id is None:  # killed between Optuna's ask and the run's creation
+                assert trial.number in before
+                assert trial.requeued
+                assert any(t.retry_of == trial.number for t in after.values())
+                continue
+            assert client.get_run(trial.run_id).status.is_terminal
+
+
+def test_a_run_created_just_before_a_kill_is_ended_on_requeue(settings: Settings) -> None:
+    """A driver killed after creating a trial's run but before naming it on the trial leaves
+    a RUNNING run that only its tags tie to the trial: requeueing the trial ends it."""
+    spec = parse_spec(
+        {
+            "command": ["true"],
+            "metric": {"name": "loss", "goal": "minimize"},
+            "parameters": {"x": [1]},
+            "max_trials": 1,
+        }
+    )
+    with open_session(spec, settings=settings, storage=None, sweep_id=None, on_progress=None) as s:
+        assert s.claim()
+        trial = s.study.ask(s.distributions)
+        stray = s.runs.create_trial(trial.number, {"x": 1})  # the kill lands here
+        s.requeue(trial.number, None, "the driver went away")
+    with shipyard.Client(settings=settings) as client:
+        run = client.get_run(stray.id)
+    assert run.status is RunStatus.KILLED
+    assert "interrupted: the driver went away" in (run.error or "")
 
 
 def _wait_for_progress(settings: Settings, driver: subprocess.Popen[bytes]) -> str:

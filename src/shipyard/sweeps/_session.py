@@ -141,8 +141,8 @@ class SweepSession:
         frozen = self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         params = {k: v for k, v in frozen.params.items() if k in self.distributions}
         self.study.enqueue_trial(params, user_attrs={opt.RETRY_OF_ATTR: number})
-        if run_id is not None:
-            self.runs.end_trial(run_id, "FAIL", RunStatus.KILLED, f"interrupted: {why}")
+        for run in [run_id] if run_id is not None else self.runs.stray_runs(number):
+            self.runs.end_trial(run, "FAIL", RunStatus.KILLED, f"interrupted: {why}")
         self._record(self.storage.get_trial(trial_id))  # read again: the requeued mark is set
 
     def _release(self) -> None:

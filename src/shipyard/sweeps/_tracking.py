@@ -26,6 +26,7 @@ from shipyard.errors import NotFound
 from shipyard.sdk.backend import Backend, open_backend
 from shipyard.sdk.run import Run
 from shipyard.settings import Settings
+from shipyard.store.base import SearchQuery
 from shipyard.sweeps.result import SweepProgress, TrialSummary
 from shipyard.sweeps.spec import SweepSpec, format_value
 
@@ -98,6 +99,17 @@ class SweepRuns:
             start_time=now_ms(),
             run_id=new_id(),
         )
+
+    def stray_runs(self, number: int) -> list[str]:
+        """RUNNING runs of trial ``number`` that the trial does not name (a driver killed
+        between creating the run and recording its id on the trial leaves one)."""
+        clauses = (
+            f"tags.`{SWEEP_TAG}` = '{self.parent.id}'",
+            f"tags.`{TRIAL_TAG}` = '{number}'",
+            "status = 'RUNNING'",
+        )
+        query = SearchQuery(project=self.parent.project, filter=" AND ".join(clauses), limit=10)
+        return [run.id for run in self.backend.store.search_runs(query).items]
 
     def attach(self, record: RunRecord) -> Run:
         """A live :class:`Run` on a trial's run (for objectives that run in this process)."""
