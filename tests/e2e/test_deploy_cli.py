@@ -124,6 +124,16 @@ def test_a_broken_model_fails_and_never_serves(home: Path, tmp_path: Path) -> No
     assert "--canary" in bad_canary.stderr
 
 
+def test_the_hub_refuses_an_executor_deployments_cannot_use(home: Path, tmp_path: Path) -> None:
+    cli = make_cli(home, tmp_path)
+    k8s = cli("server", "--deployments-executor", "kubernetes", "--port", "1", rc=1)
+    assert "cannot run on the 'kubernetes' executor" in k8s.stderr
+    no_address = cli("server", "--deployments-executor", "ray", "--port", "1", rc=1)
+    assert "--ray-address" in no_address.stderr
+    for refused in (k8s, no_address):
+        assert "Traceback" not in refused.stderr
+
+
 def _drift_when_logged(cli: Cli) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while True:

@@ -23,6 +23,7 @@ from deploy_support import iris, log_iris_model
 from shipyard.artifacts import open_artifact_store
 from shipyard.domain.serving import AlertKind, DeploymentStatus, DriftReport
 from shipyard.errors import Conflict, InvalidArgument, NotFound
+from shipyard.executors import JobHandle, LocalExecutor
 from shipyard.sdk._http_deployments import HttpDeployments
 from shipyard.sdk._http_store import HttpRunStore
 from shipyard.serving import _process
@@ -67,10 +68,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         assert ready is not None
         assert ready.status is DeploymentStatus.READY, ready.message
         assert ready.url is not None
+        assert (ready.job or "").startswith("local:")  # the hub runs servers on its executor
         yield Hub(f"http://127.0.0.1:{port}", deployments, ready.url)
     finally:
+        jobs = LocalExecutor(root / "home" / "jobs")
         for deployment in store.list_deployments():
             _process.stop(deployment.pid)
+            if deployment.job:
+                jobs.cancel(JobHandle.parse(deployment.job))
         server.terminate()
         server.wait(timeout=30)
         http.close()

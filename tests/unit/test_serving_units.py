@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 import pytest
 
 from shipyard.errors import InvalidArgument
-from shipyard.serving import invocations, protocol
+from shipyard.serving import deployment_server, invocations, protocol
 from shipyard.serving.batching import Batcher, BatchingConfig, concat, split
 from shipyard.serving.predlog import PredictionLogger, PredLogConfig, read_predictions
 from shipyard.serving.runtime import ModelSlot
@@ -254,3 +255,30 @@ def test_serve_config_round_trips_through_json(tmp_path: Path) -> None:
         PredLogConfig(tmp_path / "logs", 0.5),
     )
     assert ServeConfig.from_json(config.to_json()) == config
+
+
+# -- the deployment server's socket and address ---------------------------------------------
+def test_the_deployment_server_turns_nagle_off_on_its_connections() -> None:
+    """Accepted connections inherit TCP_NODELAY, and asyncio sets it again only on sockets made
+    with proto=IPPROTO_TCP; without it each response waited ~40 ms for a delayed ACK."""
+    sock = deployment_server.listen_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        sock.listen(1)
+        with socket.create_connection(sock.getsockname()):
+            accepted, _ = sock.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()
+
+
+def test_a_server_on_every_interface_advertises_a_reachable_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert deployment_server.advertised("127.0.0.1") == "127.0.0.1"
+    assert deployment_server.advertised("::1") == "[::1]"
+    monkeypatch.setenv("SHIPYARD_ADVERTISE_HOST", "node-7.internal")
+    assert deployment_server.advertised("0.0.0.0") == "node-7.internal"
+    monkeypatch.delenv("SHIPYARD_ADVERTISE_HOST")
+    assert deployment_server.advertised("0.0.0.0") not in ("", "0.0.0.0")

@@ -72,6 +72,7 @@ class DeploymentOut(WireModel):
     url: str | None = None
     message: str = ""
     pid: int | None = None
+    job: str | None = None
     workdir: str | None = None
     generation: int
     observed_generation: int

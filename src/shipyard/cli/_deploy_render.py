@@ -54,6 +54,7 @@ def deployment_json(deployment: Deployment) -> dict[str, Any]:
         "settled": deployment.settled,
         "config": dict(deployment.config),
         "pid": deployment.pid,
+        "job": deployment.job,
         "created_at": deployment.created_at,
         "updated_at": deployment.updated_at,
     }
@@ -84,6 +85,8 @@ def status_view(
     facts = new_table("Field", "Value", title=f"deployment {deployment.name}")
     facts.add_row("status", _status(deployment.status))
     facts.add_row("url", deployment.url or "—")
+    if deployment.job:
+        facts.add_row("job", deployment.job)
     facts.add_row("model", deployment.model_uri + (" (follows alias)" * deployment.follow_alias))
     facts.add_row("versions", _versions(deployment))
     if deployment.message:

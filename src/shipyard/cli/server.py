@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipyard.cli._deploy_server import combined, deployment_controller
+from shipyard.cli._deploy_server import check_executor, combined, deployment_controller
 from shipyard.cli._render import print_message
 from shipyard.cli._state import get_state
 
@@ -64,9 +64,32 @@ def server_command(
         bool,
         typer.Option(
             "--deployments/--no-deployments",
-            help="Run the deployment controller: model servers as local processes of this host.",
+            help="Run the deployment controller (model servers run as jobs on its executor).",
         ),
     ] = True,
+    deployments_executor: Annotated[
+        str,
+        typer.Option(
+            "--deployments-executor",
+            help="Where model servers run: local (supervised processes of this host) or ray.",
+        ),
+    ] = "local",
+    deployments_host: Annotated[
+        str,
+        typer.Option(
+            "--deployments-host",
+            help="Address model servers listen on (0.0.0.0: every interface, as Ray nodes "
+            "other than the hub's need).",
+        ),
+    ] = "127.0.0.1",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            envvar="SHIPYARD_RAY_ADDRESS",
+            help="The Ray dashboard URL for --deployments-executor ray, e.g. http://head:8265.",
+        ),
+    ] = None,
     auth: Annotated[
         bool,
         typer.Option(
@@ -89,9 +112,14 @@ def server_command(
       SHIPYARD_WEBHOOK_SECRET=... shipyard server   # git webhooks on; --no-workflows: no daemon
 
       shipyard server --auth --host 0.0.0.0   # tokens, sign-in and project roles required
+
+      shipyard server --deployments-executor ray --ray-address http://head:8265 \\
+        --deployments-host 0.0.0.0
     """
     from shipyard.server.serve import serve
 
+    if deployments:
+        check_executor(deployments_executor, ray_address)
     settings = get_state(ctx).settings
     store_uri = store or settings.store_uri
     artifacts_uri = artifacts or settings.artifact_uri
@@ -117,7 +145,9 @@ def server_command(
         webhook_secret=settings.webhook_secret,
         background=combined(
             _workflow_daemon(job_settings) if workflows else None,
-            deployment_controller(job_settings) if deployments else None,
+            deployment_controller(job_settings, deployments_executor, ray_address, deployments_host)
+            if deployments
+            else None,
         ),
         auth=auth,
     )

@@ -77,6 +77,9 @@ class Deployment:
     created_by: str = ""
     applied: tuple[Mapping[str, Any], ...] = field(default_factory=tuple)
     """The slots the running server last accepted (``uri``, ``version``, ``weight``)."""
+    job: str | None = None
+    """The executor job running the server (``local:ID``, ``ray:ID``) when a hub started it
+    on its executor; ``None`` for a local process (see ``pid``)."""
 
     @property
     def slots(self) -> tuple[tuple[str, int | None, float], ...]:

@@ -3,6 +3,7 @@ switch its slots, stop it. Its files live in the deployment's folder::
 
     <root>/<name>/config.json   what the process serves, with its admin token (mode 0600)
     <root>/<name>/port          the port it bound (written by the process)
+    <root>/<name>/url           where to reach it (written by the process, before ``port``)
     <root>/<name>/server.log    its output
     <root>/<name>/predlog/      logged predictions (JSON lines)
     <root>/<name>/models/       downloaded model folders
@@ -18,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import httpx
 
 CONFIG_FILE = "config.json"
 PORT_FILE = "port"
+URL_FILE = "url"
 PID_FILE = "pid"
 LOG_FILE = "server.log"
 LOCK_FILE = ".lock"
@@ -38,7 +40,6 @@ STOP_TIMEOUT_S = 10.0
 class Started:
     """How a start ended: ready (with its URL), or failed (with why)."""
 
-    pid: int
     url: str | None
     error: str = ""
 
@@ -74,11 +75,16 @@ def admin_token(folder: Path) -> str | None:
         return None
 
 
+def clear_address(folder: Path) -> None:
+    """Forget the port, URL and pid a previous server wrote (before starting a new one)."""
+    for name in (PORT_FILE, URL_FILE, PID_FILE):
+        (folder / name).unlink(missing_ok=True)
+
+
 def start(folder: Path, python: str = sys.executable) -> int:
     """Start the server process detached (forked into its own session by the launcher, so it is
-    nobody's child), output to ``server.log``; return its pid."""
-    for name in (PORT_FILE, PID_FILE):
-        (folder / name).unlink(missing_ok=True)
+    nobody's child), output to ``server.log``; return its pid (0 when it did not start)."""
+    clear_address(folder)
     with (folder / LOG_FILE).open("ab") as log:
         launcher = subprocess.run(
             [python, "-m", MODULE, "--detach", str(folder / CONFIG_FILE)],
@@ -95,34 +101,45 @@ def start(folder: Path, python: str = sys.executable) -> int:
     return int(pid_file.read_text())
 
 
-def wait_started(pid: int, folder: Path, host: str, timeout_s: float) -> Started:
-    """Wait until the process bound its port (its models are loaded by then) and say whether
-    every model is ready; a process that exits or never binds is a failure."""
+def wait_started(running: Callable[[], bool], folder: Path, host: str, timeout_s: float) -> Started:
+    """Wait until the server bound its port (its models are loaded by then) and say whether
+    every model is ready; a server that ends (``running()`` turns false) or never binds is a
+    failure."""
     deadline = time.monotonic() + timeout_s
-    port_file = folder / PORT_FILE
     while time.monotonic() < deadline:
-        if port_file.exists():
-            url = f"http://{url_host(host)}:{port_file.read_text().strip()}"
-            return _readiness(pid, url)
-        if not pid or not _running(pid):
-            return Started(pid, None, "the server exited")
+        url = bound_url(folder, host)
+        if url is not None:
+            return _readiness(url)
+        if not running():
+            return Started(None, "the server exited")
         time.sleep(0.1)
-    return Started(pid, None, f"the server was not up after {timeout_s:.0f}s")
+    return Started(None, f"the server was not up after {timeout_s:.0f}s")
 
 
-def _readiness(pid: int, url: str) -> Started:
+def bound_url(folder: Path, host: str) -> str | None:
+    """Where the server in ``folder`` listens, once it has bound its port (the URL it wrote,
+    else one made of its port and ``host``)."""
+    port = folder / PORT_FILE
+    if not port.exists():
+        return None
+    with contextlib.suppress(OSError):
+        return (folder / URL_FILE).read_text().strip()
+    return f"http://{url_host(host)}:{port.read_text().strip()}"
+
+
+def _readiness(url: str) -> Started:
     deadline = time.monotonic() + 10
     while True:
         try:
             response = httpx.get(f"{url}/v2/health/ready", timeout=5)
         except httpx.HTTPError as exc:
             if time.monotonic() > deadline:
-                return Started(pid, None, f"the server does not answer: {exc}")
+                return Started(None, f"the server does not answer: {exc}")
             time.sleep(0.1)
             continue
         if response.status_code == 200:
-            return Started(pid, url)
-        return Started(pid, None, "a model failed to load")
+            return Started(url)
+        return Started(None, "a model failed to load")
 
 
 def load_errors(folder: Path, url: str | None) -> str:
@@ -156,7 +173,12 @@ def put_slots(folder: Path, url: str, slots: Sequence[dict[str, Any]]) -> str:
 
 def alive(pid: int | None, url: str | None) -> bool:
     """Whether a deployment server runs at ``pid`` and answers at ``url``."""
-    if not pid or not url or not _is_server(pid):
+    return bool(pid) and is_server(pid or 0) and answers(url)
+
+
+def answers(url: str | None) -> bool:
+    """Whether a server answers its liveness check at ``url``."""
+    if not url:
         return False
     try:
         return httpx.get(f"{url}/v2/health/live", timeout=3).status_code == 200
@@ -166,7 +188,7 @@ def alive(pid: int | None, url: str | None) -> bool:
 
 def stop(pid: int | None) -> None:
     """Stop a deployment server (SIGTERM to its session, SIGKILL after 10 s)."""
-    if not pid or not _is_server(pid):
+    if not pid or not is_server(pid):
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
@@ -193,7 +215,7 @@ def log_tail(folder: Path, lines: int = 100) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _is_server(pid: int) -> bool:
+def is_server(pid: int) -> bool:
     """The pid is one of our deployment servers (guards against a reused pid)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()

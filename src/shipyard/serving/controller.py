@@ -1,18 +1,18 @@
 """:class:`DeploymentController`: makes running model servers match the deployments' desired state.
 
-Deployments run as local processes on the controller's machine (the hub's, or yours when
-embedded), one per deployment, started detached from ``python -m
-shipyard.serving.deployment_server`` with their files under ``<root>/<name>/`` (see
-:mod:`shipyard.serving._process`).
+One server per deployment, ``python -m shipyard.serving.deployment_server``, with its files under
+``<root>/<name>/`` (see :mod:`shipyard.serving._process`). A :class:`~shipyard.serving.runners.
+ServerRunner` starts it: a detached local process when embedded (the default), a job on the
+hub's executor (local or Ray) under ``shipyard server``.
 
 ``reconcile(name)`` (under the deployment folder's lock, so the CLI and a background controller
 never act at once):
 
-* ``DELETING``: stop the process, remove the deployment and its folder.
-* no live process: download the model folders, start one, wait until it bound its port (models
-  are loaded by then) and check readiness: ``READY`` with its URL, or ``FAILED`` (process
+* ``DELETING``: stop the server, remove the deployment and its folder.
+* no live server: download the model folders, start one, wait until it bound its port (models
+  are loaded by then) and check readiness: ``READY`` with its URL, or ``FAILED`` (server
   stopped: a model that fails to load never takes traffic).
-* a live process whose desired state changed: download new versions and switch its slots through
+* a live server whose desired state changed: download new versions and switch its slots through
   the admin endpoint (the server loads the new versions first, then swaps). When a new version
   fails to load, the server keeps serving the old slots and the controller reverts the desired
   state to them (the canary is dropped, or the old stable restored), recording why.
@@ -45,6 +45,7 @@ from shipyard.serving.alerts import AlertEvaluator, Poster, post_json
 from shipyard.serving.deployments import DeploymentManager, DeploymentStore
 from shipyard.serving.drift_data import prediction_window
 from shipyard.serving.reference import LineageStore
+from shipyard.serving.runners import ProcessRunner, ServerRef, ServerRunner
 
 logger = logging.getLogger("shipyard.serving.controller")
 
@@ -60,7 +61,7 @@ class ControllerStore(DeploymentStore, LineageStore, Protocol):
 
 
 class DeploymentController:
-    """Reconciles deployments with local server processes, and monitors them.
+    """Reconciles deployments with running model servers, and monitors them.
 
     Args:
         store: deployments, the registry, runs and datasets (``SqlRunStore``).
@@ -71,6 +72,7 @@ class DeploymentController:
         drift_interval_s: seconds between periodic drift checks of a deployment.
         scrape_interval_s: seconds between scrapes of a server's ``/metrics``.
         post: how alert webhooks are sent.
+        runner: where servers run (default: detached local processes).
     """
 
     def __init__(
@@ -84,7 +86,7 @@ class DeploymentController:
         drift_interval_s: float = DRIFT_INTERVAL_S,
         scrape_interval_s: float = SCRAPE_INTERVAL_S,
         post: Poster = post_json,
-        python: str = sys.executable,
+        runner: ServerRunner | None = None,
     ) -> None:
         self.store = store
         self.artifacts = artifacts
@@ -94,7 +96,7 @@ class DeploymentController:
         self.drift_interval_s = drift_interval_s
         self.scrape_interval_s = scrape_interval_s
         self._last_scrape: dict[str, float] = {}
-        self.python = python
+        self.runner: ServerRunner = runner or ProcessRunner(sys.executable)
         self.manager = DeploymentManager(store)
         self.alerts = AlertEvaluator(store, post=post)
         self._last_drift: dict[str, float] = {}
@@ -112,12 +114,16 @@ class DeploymentController:
             if deployment.status is DeploymentStatus.DELETING:
                 self._remove(deployment, folder)
                 return None
-            running = _process.alive(deployment.pid, deployment.url)
+            running = self._answers(deployment)
             if running and deployment.settled:
                 return deployment
             if not running and deployment.settled and deployment.status is DeploymentStatus.FAILED:
                 return deployment  # a failed start is not retried until the next change
             return self._apply(deployment, folder, running)
+
+    def _answers(self, deployment: Deployment) -> bool:
+        ref = _ref(deployment)
+        return ref.started and self.runner.running(ref) and _process.answers(deployment.url)
 
     def _apply(self, deployment: Deployment, folder: Path, running: bool) -> Deployment:
         try:
@@ -131,28 +137,38 @@ class DeploymentController:
     def _start(
         self, deployment: Deployment, folder: Path, slots: list[dict[str, Any]]
     ) -> Deployment:
-        _process.stop(deployment.pid)
+        self.runner.stop(_ref(deployment))
         token = _process.admin_token(folder) or secrets.token_urlsafe(32)
         _process.write_config(folder, self._config(deployment, folder, slots, token))
-        pid = _process.start(folder, self.python)
+        try:
+            ref = self.runner.start(folder, deployment.name)
+        except ShipyardError as exc:
+            return self._failed_start(deployment, ServerRef(), f"could not start: {exc.message}")
         self.store.record_deployment_state(
-            deployment.name, status=DeploymentStatus.STARTING, pid=pid or None,
+            deployment.name, status=DeploymentStatus.STARTING, pid=ref.pid, job=ref.job,
             workdir=str(folder), url=None, message="",
         )  # fmt: skip
-        started = _process.wait_started(pid, folder, self.host, self.ready_timeout_s)
+        started = _process.wait_started(
+            lambda: self.runner.running(ref), folder, self.host, self.ready_timeout_s
+        )
         if started.url is None:
-            why = _process.load_errors(folder, _bound_url(folder, self.host)) or started.error
-            _process.stop(pid)
-            self.store.add_deployment_event(deployment.name, "failed", why)
-            return self.store.record_deployment_state(
-                deployment.name, status=DeploymentStatus.FAILED, pid=None, url=None,
-                message=f"{started.error}: {why}" if why != started.error else why,
-                observed_generation=deployment.generation,
-            )  # fmt: skip
+            why = _process.load_errors(folder, _process.bound_url(folder, self.host))
+            why = why or started.error
+            return self._failed_start(
+                deployment, ref, f"{started.error}: {why}" if why != started.error else why
+            )
         self.store.add_deployment_event(deployment.name, "ready", f"serving at {started.url}")
         return self.store.record_deployment_state(
-            deployment.name, status=DeploymentStatus.READY, pid=started.pid, url=started.url,
+            deployment.name, status=DeploymentStatus.READY, url=started.url,
             message="", applied=slots, observed_generation=deployment.generation,
+        )  # fmt: skip
+
+    def _failed_start(self, deployment: Deployment, ref: ServerRef, why: str) -> Deployment:
+        self.runner.stop(ref)
+        self.store.add_deployment_event(deployment.name, "failed", why)
+        return self.store.record_deployment_state(
+            deployment.name, status=DeploymentStatus.FAILED, pid=None, job=None, url=None,
+            message=why, observed_generation=deployment.generation,
         )  # fmt: skip
 
     def _switch(
@@ -191,11 +207,11 @@ class DeploymentController:
         )  # fmt: skip
 
     def _remove(self, deployment: Deployment, folder: Path) -> None:
-        _process.stop(deployment.pid)
+        self.runner.stop(_ref(deployment))
         self.store.delete_deployment(deployment.name)
         shutil.rmtree(folder / "models", ignore_errors=True)
-        for name in (_process.CONFIG_FILE, "port"):
-            (folder / name).unlink(missing_ok=True)
+        _process.clear_address(folder)
+        (folder / _process.CONFIG_FILE).unlink(missing_ok=True)
 
     # -- slots and config -------------------------------------------------------------------
     def _slots(self, deployment: Deployment, folder: Path) -> list[dict[str, Any]]:
@@ -290,10 +306,16 @@ class DeploymentController:
 
 
 def start_background(
-    store: ControllerStore, artifacts: BlobSource, root: Path, *, interval_s: float = 2.0
+    store: ControllerStore,
+    artifacts: BlobSource,
+    root: Path,
+    *,
+    interval_s: float = 2.0,
+    runner: ServerRunner | None = None,
+    host: str = "127.0.0.1",
 ) -> tuple[DeploymentController, threading.Event, threading.Thread]:
     """Run a controller in a daemon thread (the hub's); set the event to stop it."""
-    controller = DeploymentController(store, artifacts, root)
+    controller = DeploymentController(store, artifacts, root, runner=runner, host=host)
     stop = threading.Event()
     thread = threading.Thread(
         target=controller.run, args=(stop, interval_s), name="shipyard-deployments", daemon=True
@@ -315,11 +337,8 @@ def _describe(slots: list[dict[str, Any]]) -> str:
     return ", ".join(f"{s['uri']} {round(s['weight'] * 100)}%" for s in slots)
 
 
-def _bound_url(folder: Path, host: str) -> str | None:
-    port = folder / "port"
-    if not port.exists():
-        return None
-    return f"http://{_process.url_host(host)}:{port.read_text().strip()}"
+def _ref(deployment: Deployment) -> ServerRef:
+    return ServerRef(pid=deployment.pid, job=deployment.job)
 
 
 def _now_ms() -> int:

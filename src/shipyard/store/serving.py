@@ -88,7 +88,7 @@ class ServingStore(Protocol):
     def record_deployment_state(
         self, name: str, *, observed_generation: int | None = None, **observed: Any
     ) -> Deployment:
-        """Record observed state: ``status``, ``url``, ``pid``, ``message``, ``workdir``,
+        """Record observed state: ``status``, ``url``, ``pid``, ``job``, ``message``, ``workdir``,
         ``applied``; and the generation the controller applied."""
         ...
 

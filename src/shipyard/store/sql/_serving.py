@@ -47,7 +47,7 @@ from shipyard.store.sql.models_serving import (
 MAX_LIST = 1000
 MAX_REFERENCE_BYTES = 8 << 20
 SAMPLE_RETENTION_MS = 7 * 86_400_000
-_OBSERVED = frozenset({"status", "url", "pid", "message", "workdir", "applied"})
+_OBSERVED = frozenset({"status", "url", "pid", "job", "message", "workdir", "applied"})
 
 
 class SqlServingStore:
@@ -171,7 +171,7 @@ class SqlServingStore:
         self, name: str, *, observed_generation: int | None = None, **observed: Any
     ) -> Deployment:
         """Record what the controller observed: any of ``status``, ``url``, ``pid``,
-        ``message``, ``workdir``, ``applied`` (slots), and the generation it applied."""
+        ``job``, ``message``, ``workdir``, ``applied`` (slots), and the generation it applied."""
         unknown = set(observed) - _OBSERVED
         if unknown:
             raise InvalidArgument(f"unknown deployment fields {sorted(unknown)}")

@@ -71,6 +71,7 @@ def deployment_of(row: DeploymentRow, project: str) -> Deployment:
         updated_at=row.updated_at,
         created_by=row.created_by,
         applied=tuple(json.loads(row.applied)),
+        job=row.job,
     )
 
 

@@ -36,6 +36,7 @@ class DeploymentRow(Base):
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     message: Mapped[str] = mapped_column(Text, default="")
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    job: Mapped[str | None] = mapped_column(String(300), nullable=True)
     workdir: Mapped[str | None] = mapped_column(Text, nullable=True)
     applied: Mapped[str] = mapped_column(Text, default="[]")
     generation: Mapped[int] = mapped_column(Integer, default=1)
