@@ -148,6 +148,18 @@ def test_the_api_records_rollouts(api: tuple[SqlRunStore, HttpDeployments]) -> N
         deployments.create("x", "models:/iris-clf@nope")
     with pytest.raises(InvalidArgument, match="unknown deployment options"):
         deployments.create("x", "models:/iris-clf/1", config={"gpus": 1})
+    bad_configs = [
+        ({"max_batch_size": "32"}, "max_batch_size must be a whole number from 1"),
+        ({"max_batch_size": 0}, "max_batch_size must be a whole number from 1"),
+        ({"max_wait_ms": -1}, "max_wait_ms must be a number from 0"),
+        ({"predlog_rate": True}, "predlog_rate must be a number from 0 to 1"),
+        ({"drift_window_s": 0}, "drift_window_s must be a number from 1"),
+        ({"drift_tests": {"*": "nope"}}, "unknown drift test 'nope' for '\\*'"),
+        ({"drift_tests": "psi"}, "drift_tests must map feature names to tests"),
+    ]
+    for config, message in bad_configs:
+        with pytest.raises(InvalidArgument, match=message):
+            deployments.create("x", "models:/iris-clf/1", config=config)
     with pytest.raises(InvalidArgument, match="malformed drift reference"):
         deployments.set_reference("iris", {"rows": "many"})
     deployments.set_reference("iris", summarize([[1.0, 2.0], [3.0, 4.0]]).to_dict())

@@ -62,7 +62,8 @@ def test_deploy_canary_drift_alert_and_delete(home: Path, tmp_path: Path, receiv
     cli: Cli = make_cli(home, tmp_path)
     created = cli.json(
         "deployments", "create", "iris", "--model", "models:/iris-clf@champion",
-        "--follow-alias", "--reference", str(tmp_path / "train.csv"),
+        "--follow-alias", "--reference", str(tmp_path / "train.csv"), "--drift-test", "psi",
+        "--drift-test", "petal_width=ks",
     )  # fmt: skip
     assert created["status"] == "READY", created
     url = created["url"]
@@ -93,8 +94,10 @@ def test_deploy_canary_drift_alert_and_delete(home: Path, tmp_path: Path, receiv
     assert {f["name"] for f in report["features"]} == {
         "sepal_length", "sepal_width", "petal_length", "petal_width",
     }  # fmt: skip
-    assert all({"test", "drift"} <= set(f) for f in report["features"])
-    assert any(f["p_value"] is not None for f in report["features"])
+    tests = {f["name"]: f["test"] for f in report["features"]}
+    assert tests == {"sepal_length": "psi", "sepal_width": "psi", "petal_length": "psi",
+                     "petal_width": "ks"}  # fmt: skip
+    assert [f["p_value"] is not None for f in report["features"]] == [False, False, False, True]
 
     _wait(lambda: received, "the monitor never fired the drift webhook")
     assert received[0]["deployment"] == "iris"
@@ -115,6 +118,9 @@ def test_a_broken_model_fails_and_never_serves(home: Path, tmp_path: Path) -> No
     body = json.loads(failed.stdout)
     assert body["status"] == "FAILED"
     assert body["url"] is None
+    bad_test = cli("deployments", "create", "t", "-m", "models:/iris-clf/1", "--drift-test",
+                   "petal_width=nope", rc=1)  # fmt: skip
+    assert "unknown drift test 'nope' for 'petal_width'" in bad_test.stderr
     missing = cli("deployments", "status", "nope", rc=1)
     assert "not found" in missing.stderr
     assert "Traceback" not in missing.stderr

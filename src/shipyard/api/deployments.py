@@ -112,7 +112,8 @@ class DeploymentCreate(RequestModel):
     follow_alias: bool = False
     config: dict[str, Any] = Field(
         default_factory=dict,
-        description="max_batch_size, max_wait_ms, predlog_rate (0-1), port, drift_window_s.",
+        description="max_batch_size, max_wait_ms, predlog_rate (0-1), port, drift_window_s, "
+        'drift_tests ({"*": "psi", "petal_width": "ks"}).',
     )
     reference: dict[str, Any] | None = Field(
         default=None, description="A drift reference summary (shipyard.serving.drift)."

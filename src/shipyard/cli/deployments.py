@@ -127,6 +127,14 @@ def create_command(
     drift_window: Annotated[
         int, typer.Option("--drift-window", min=1, help="Seconds of predictions per drift check.")
     ] = 3600,
+    drift_tests: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--drift-test",
+            help="[FEATURE=]TEST: ks, wasserstein, chisquare, z, jensenshannon or psi, for one "
+            "feature or (without FEATURE) every other one; repeatable. Default: Evidently's.",
+        ),
+    ] = None,
     timeout: WaitOption = 300.0,
     as_json: JsonOption = False,
 ) -> None:
@@ -140,10 +148,15 @@ def create_command(
       shipyard deployments create iris --model models:/iris-clf/3 --reference train.csv --json
 
       shipyard deployments create iris -m models:/iris-clf/3 --batch-size 32 --predlog-rate 0.1
+
+      shipyard deployments create iris -m models:/iris-clf/3 --drift-test psi \\
+        --drift-test petal_width=ks
     """
     state = get_state(ctx)
     config: dict[str, Any] = {"predlog_rate": predlog_rate, "port": port}
     config["drift_window_s"] = drift_window
+    if drift_tests:
+        config["drift_tests"] = _drift_tests(drift_tests)
     if batch_size is not None:
         config["max_batch_size"] = batch_size
         config["max_wait_ms"] = 5.0 if batch_wait_ms is None else batch_wait_ms
@@ -154,6 +167,14 @@ def create_command(
             reference=summary,
         )  # fmt: skip
         _finish(state, service, name, timeout, as_json)
+
+
+def _drift_tests(values: list[str]) -> dict[str, str]:
+    tests = {}
+    for value in values:
+        feature, sep, test = value.rpartition("=")
+        tests[feature.strip() if sep else "*"] = test.strip()
+    return tests
 
 
 def _summary(path: Path) -> dict[str, Any]:

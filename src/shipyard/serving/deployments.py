@@ -22,12 +22,15 @@ from typing import Any, Protocol
 from shipyard.domain.serving import Deployment, validate_canary_percent, validate_deployment_name
 from shipyard.errors import Conflict, InvalidArgument
 from shipyard.registry import parse_model_uri, resolve_model_uri
-from shipyard.serving.drift import ReferenceSummary
+from shipyard.serving.drift import TESTS, ReferenceSummary
 from shipyard.store.base import RunStore
 from shipyard.store.registry import RegistryStore
 from shipyard.store.serving import ServingStore
 
-CONFIG_KEYS = frozenset({"max_batch_size", "max_wait_ms", "predlog_rate", "port", "drift_window_s"})
+CONFIG_KEYS = frozenset(
+    {"max_batch_size", "max_wait_ms", "predlog_rate", "port", "drift_window_s", "drift_tests"}
+)
+MAX_BATCH = 65536
 
 
 class DeploymentStore(ServingStore, RunStore, RegistryStore, Protocol):
@@ -56,7 +59,8 @@ def resolve_target(store: DeploymentStore, uri: str) -> Target:
 
 
 def check_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Validate server options (batching, prediction log sampling, port, drift window)."""
+    """Validate server options (batching, prediction log sampling, port, drift window and
+    tests)."""
     checked = dict(config or {})
     unknown = set(checked) - CONFIG_KEYS
     if unknown:
@@ -64,15 +68,41 @@ def check_config(config: Mapping[str, Any] | None) -> dict[str, Any]:
             f"unknown deployment options {sorted(unknown)}",
             hint=f"known options: {', '.join(sorted(CONFIG_KEYS))}",
         )
-    rate = checked.get("predlog_rate", 1.0)
-    if not isinstance(rate, int | float) or not 0 <= rate <= 1:
-        raise InvalidArgument(
-            f"predlog_rate must be from 0 to 1, got {rate!r}", hint="e.g. 0.1 logs 1 in 10"
-        )
-    port = checked.get("port", 0)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise InvalidArgument(f"port must be 0 to 65535, got {port!r}", hint="0 picks a free one")
+    _number(checked, "predlog_rate", 0, 1, "e.g. 0.1 logs 1 in 10")
+    _number(checked, "port", 0, 65535, "0 picks a free one", integer=True)
+    _number(checked, "max_batch_size", 1, MAX_BATCH, "rows per batch, e.g. 32", integer=True)
+    _number(checked, "max_wait_ms", 0, 60_000, "the longest wait for a batch, e.g. 5")
+    _number(checked, "drift_window_s", 1, 365 * 86_400, "seconds, e.g. 3600")
+    check_drift_tests(checked.get("drift_tests", {}))
     return checked
+
+
+def _number(
+    config: Mapping[str, Any], key: str, low: float, high: float, hint: str, integer: bool = False
+) -> None:
+    value = config.get(key)
+    if value is None:
+        return
+    kind = int if integer else int | float
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        what = "a whole number" if integer else "a number"
+        message = f"{key} must be {what} from {low} to {high}, got {value!r}"
+        raise InvalidArgument(message, hint=hint)
+
+
+def check_drift_tests(tests: Any) -> None:
+    """``drift_tests`` maps feature names (``"*"``: every other feature) to a drift test."""
+    if not isinstance(tests, Mapping) or not all(isinstance(k, str) for k in tests):
+        raise InvalidArgument(
+            f"drift_tests must map feature names to tests, got {tests!r}",
+            hint='e.g. {"*": "psi"} or {"petal_width": "ks"}',
+        )
+    for feature, test in tests.items():
+        if test not in TESTS:
+            raise InvalidArgument(
+                f"unknown drift test {test!r} for {feature!r}",
+                hint=f"use one of {', '.join(TESTS)}",
+            )
 
 
 class DeploymentManager:

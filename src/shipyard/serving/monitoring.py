@@ -3,11 +3,12 @@ routes): drift checks over its prediction log, its summarised reference, its ser
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
 from shipyard.domain.serving import Deployment, DriftReport
-from shipyard.errors import NotFound
+from shipyard.errors import InvalidArgument, NotFound
 from shipyard.registry import BlobSource
 from shipyard.serving import _process
 from shipyard.serving.drift import ReferenceSummary, check_drift
@@ -56,7 +57,8 @@ def check(
             f"deployment {deployment.name!r} logged no predictions in the last {window:.0f}s",
             hint="send it requests (with predlog_rate above 0), or widen the window",
         )
-    result = check_drift(reference, current, columns)
+    methods = drift_methods(deployment.config.get("drift_tests") or {}, reference)
+    result = check_drift(reference, current, columns, methods=methods)
     result["window_s"] = window
     result["reference_source"] = reference.source
     return store.add_drift_report(
@@ -66,6 +68,22 @@ def check(
         share_drifted=result["share_drifted"],
         report=result,
     )
+
+
+def drift_methods(tests: Mapping[str, str], reference: ReferenceSummary) -> dict[str, str]:
+    """The test of each feature from a deployment's ``drift_tests`` (``"*"``: the others);
+    features it does not name keep the default tests. Raises ``InvalidArgument`` for a name
+    the reference does not have."""
+    names = [feature.name for feature in reference.features]
+    unknown = sorted(set(tests) - {*names, "*"})
+    if unknown:
+        raise InvalidArgument(
+            f"drift tests are set for features the reference does not have: {unknown}",
+            hint=f"its features: {', '.join(names)}",
+        )
+    fallback = tests.get("*")
+    chosen = {name: tests.get(name, fallback) for name in names}
+    return {name: test for name, test in chosen.items() if test is not None}
 
 
 def reference_of(
