@@ -122,3 +122,33 @@ def test_serve_refuses_a_folder_that_holds_no_model(tmp_path: Path) -> None:
     assert "error: not serving: empty version 1 failed to load" in done.stderr
     assert "holds no shipyard-model.yaml" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_metrics_of_several_workers_add_up(tmp_path: Path) -> None:
+    """With --workers 2 any worker's /metrics counts the requests every worker answered."""
+    _register_iris(Settings(home=tmp_path / ".shipyard"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPYARD_", "PROMETHEUS_"))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipyard.cli", "serve", "models:/iris-clf@champion",
+         "--port", str(port), "--workers", "2"],
+        cwd=tmp_path, env=env, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process)
+        for _ in range(30):  # a new connection each: the kernel spreads them over the workers
+            response = httpx.post(f"{url}/invocations", json={"inputs": [[5.1, 3.5, 1.4, 0.2]]})
+            assert response.status_code == 200
+        wanted = (
+            'shipyard_serving_requests_total{code="200",model="iris-clf",protocol="invocations",'
+            'version="1"} 30.0'
+        )
+        for _ in range(6):  # whichever worker answers the scrape
+            metrics = httpx.get(f"{url}/metrics").text
+            assert wanted in metrics, metrics
+            assert 'shipyard_serving_model_ready{model="iris-clf",version="1"} 1.0' in metrics
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)

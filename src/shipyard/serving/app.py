@@ -314,9 +314,7 @@ def _predlog(config: PredLogConfig | None, metrics: ServingMetrics) -> Predictio
 
 
 def _publish_ready(metrics: ServingMetrics, table: ModelTable) -> None:
-    metrics.ready.clear()
-    for slot in table.slots:
-        metrics.ready.labels(slot.name, slot.version).set(1 if slot.key in table.loaded else 0)
+    metrics.publish_ready([(s.name, s.version, s.key in table.loaded) for s in table.slots])
 
 
 def _add_routes(app: FastAPI, serving: ServingApp) -> None:

@@ -8,14 +8,22 @@ Names follow the Prometheus naming guide (base units, ``_total`` counters)::
     shipyard_serving_batch_size{model,version}                     (histogram: rows per predict)
     shipyard_serving_model_ready{model,version}                         (gauge, 1 or 0)
     shipyard_serving_predictions_logged_total / _predictions_dropped_total
+
+With several worker processes (``shipyard serve --workers N``) ``PROMETHEUS_MULTIPROC_DIR`` is
+set for the workers: each writes its values there and ``/metrics`` of any worker reports the
+sums over all of them (prometheus_client's multiprocess mode; ``model_ready`` is the minimum).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (
     0.0005,
@@ -74,6 +82,7 @@ class ServingMetrics:
             "1 when the model version loaded and takes traffic, 0 when it failed to load.",
             ("model", "version"),
             registry=self.registry,
+            multiprocess_mode="min",
         )
         self.logged = Counter(
             "shipyard_serving_predictions_logged",
@@ -112,6 +121,21 @@ class ServingMetrics:
             self._children[key] = children
         return children
 
+    def publish_ready(self, slots: list[tuple[str, str, bool]]) -> None:
+        """Set ``model_ready`` to the ``(model, version, ready)`` slots served now (versions no
+        longer served are dropped; in multiprocess mode, where prometheus_client cannot drop
+        series, they stay, which only ``--workers`` servers, whose slots never change, use)."""
+        if not os.environ.get(MULTIPROC_ENV):
+            self.ready.clear()
+        for model, version, ready in slots:
+            self.ready.labels(model, version).set(1 if ready else 0)
+
     def exposition(self) -> bytes:
-        """The metrics in the Prometheus text format."""
-        return generate_latest(self.registry)
+        """The metrics in the Prometheus text format (of every worker process in
+        multiprocess mode)."""
+        shared = os.environ.get(MULTIPROC_ENV)
+        if not shared:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)

@@ -9,9 +9,11 @@ entry point is the one place the serving package reads the environment)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from fastapi import FastAPI
 from shipyard.errors import InvalidArgument, Unavailable
 from shipyard.serving.app import create_serving_app
 from shipyard.serving.batching import BatchingConfig
+from shipyard.serving.metrics import MULTIPROC_ENV
 from shipyard.serving.predlog import PredLogConfig
 from shipyard.serving.runtime import ModelSlot, ModelTable, ServingState
 
@@ -103,7 +106,7 @@ def run(
         slots: the model versions to serve.
         host: the address to listen on.
         port: the TCP port.
-        workers: uvicorn worker processes (each loads the models; metrics are per process).
+        workers: uvicorn worker processes (each loads the models; ``/metrics`` sums them).
         batching: adaptive batching limits (off when None).
         predlog: prediction logging (off when None); each process writes its own files.
         log_level: uvicorn's log level.
@@ -124,12 +127,28 @@ def run(
         return
     _require_ready(ServingState(slots).table)  # fail here, not in every worker
     os.environ[CONFIG_ENV] = ServeConfig(tuple(slots), batching, predlog).to_json()
-    uvicorn.run(
-        "shipyard.serving.serve:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=access_log,
-    )
+    with _shared_metrics():
+        uvicorn.run(
+            "shipyard.serving.serve:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=access_log,
+        )
+
+
+@contextlib.contextmanager
+def _shared_metrics() -> Iterator[None]:
+    """A folder the workers (spawned fresh, so they read it on import) keep their metric values
+    in, removed afterwards; one set by the caller is used as it is."""
+    if os.environ.get(MULTIPROC_ENV):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="shipyard-metrics-") as folder:
+        os.environ[MULTIPROC_ENV] = folder
+        try:
+            yield
+        finally:
+            os.environ.pop(MULTIPROC_ENV, None)
