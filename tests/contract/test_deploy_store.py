@@ -3,7 +3,10 @@ only; no controller) through the SDK's HTTP client against the app in-process.""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+import sqlalchemy as sa
 
 from deploy_support import log_iris_model
 from shipyard.artifacts.local import LocalArtifactStore
@@ -13,6 +16,7 @@ from shipyard.sdk._http_deployments import HttpDeployments
 from shipyard.sdk._http_store import HttpRunStore
 from shipyard.serving.drift import summarize
 from shipyard.store.serving import ServingStore
+from shipyard.store.sql.models_serving import AlertFiringRow, DriftReportRow
 from shipyard.store.sql.store import SqlRunStore
 
 pytest_plugins = ["store_fixtures"]  # sql_store, sqlite_store, server_blobs, http_runs
@@ -61,9 +65,10 @@ def test_deployments_track_desired_and_observed_state(store: SqlRunStore) -> Non
     slots = [{"uri": "models:/m/1", "weight": 1.0}]
     seen = store.record_deployment_state(
         "iris", status=DeploymentStatus.READY, url="http://h:1", pid=42, applied=slots,
-        observed_generation=2,
+        observed_generation=2, job="ray:shipyard-0123",
     )  # fmt: skip
     assert seen.settled
+    assert (seen.pid, seen.job) == (42, "ray:shipyard-0123")
     assert seen.applied == ({"uri": "models:/m/1", "weight": 1.0},)
     with pytest.raises(InvalidArgument, match="unknown deployment fields"):
         store.record_deployment_state("iris", generation=9)
@@ -108,6 +113,16 @@ def test_history_alerts_and_reports_go_with_the_deployment(store: SqlRunStore) -
     assert store.list_drift_reports("iris") == [report]
     with pytest.raises(InvalidArgument, match="limit"):
         store.list_drift_reports("iris", limit=0)
+    _age(store, report.id, firing.id, days=31)  # reports are kept 30 days, firings 90
+    newer = store.add_drift_report(
+        "iris", rows_checked=5, dataset_drift=False, share_drifted=0.0, report={"features": []}
+    )
+    assert store.list_drift_reports("iris") == [newer]
+    store.add_alert_firing(rule.id, value=0.6, delivered=True)
+    assert firing.id in {f.id for f in store.list_alert_firings("iris")}
+    _age(store, report.id, firing.id, days=91)
+    store.add_alert_firing(rule.id, value=0.7, delivered=True)
+    assert firing.id not in {f.id for f in store.list_alert_firings("iris")}
 
     store.delete_deployment("iris")
     for read in (store.get_deployment, store.list_drift_reports, store.list_alert_firings):
@@ -116,6 +131,14 @@ def test_history_alerts_and_reports_go_with_the_deployment(store: SqlRunStore) -
     with pytest.raises(NotFound, match="alert rule"):
         store.delete_alert_rule(rule.id)
     assert [d.name for d in store.list_deployments()] == ["other"]
+
+
+def _age(store: SqlRunStore, report_id: str, firing_id: str, *, days: int) -> None:
+    """Move a drift report and an alert firing ``days`` into the past."""
+    at = int(time.time() * 1000) - days * 86_400_000
+    with store.engine.begin() as connection:
+        for table, row_id in ((DriftReportRow, report_id), (AlertFiringRow, firing_id)):
+            connection.execute(sa.update(table).where(table.id == row_id).values(at=at))
 
 
 @pytest.fixture

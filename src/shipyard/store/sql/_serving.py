@@ -47,6 +47,9 @@ from shipyard.store.sql.models_serving import (
 MAX_LIST = 1000
 MAX_REFERENCE_BYTES = 8 << 20
 SAMPLE_RETENTION_MS = 7 * 86_400_000
+DRIFT_RETENTION_MS = 30 * 86_400_000
+"""Drift reports are kept 30 days (a check a minute is ~43,000 reports a month)."""
+FIRING_RETENTION_MS = 90 * 86_400_000
 _OBSERVED = frozenset({"status", "url", "pid", "job", "message", "workdir", "applied"})
 
 
@@ -303,7 +306,8 @@ class SqlServingStore:
     def add_alert_firing(
         self, rule_id: str, *, value: float, delivered: bool, error: str = ""
     ) -> AlertFiring:
-        """Record that a rule fired, with the value it saw and how delivery went."""
+        """Record that a rule fired, with the value it saw and how delivery went; firings
+        older than 90 days are dropped."""
         now = now_ms()
         with self._write() as session:
             rule = session.get(AlertRuleRow, rule_id)
@@ -316,6 +320,12 @@ class SqlServingStore:
                 delivered=delivered, error=error[:4000],
             )  # fmt: skip
             session.add(row)
+            session.execute(
+                sa.delete(AlertFiringRow).where(
+                    AlertFiringRow.deployment == rule.deployment,
+                    AlertFiringRow.at < now - FIRING_RETENTION_MS,
+                )
+            )
             session.flush()
             return rows.firing_of(row)
 
@@ -337,7 +347,7 @@ class SqlServingStore:
         share_drifted: float,
         report: Mapping[str, Any],
     ) -> DriftReport:
-        """Store a drift check's result."""
+        """Store a drift check's result; reports older than 30 days are dropped."""
         now = now_ms()
         row = DriftReportRow(
             id=new_id(now), deployment=deployment, at=now, row_count=rows_checked,
@@ -347,6 +357,12 @@ class SqlServingStore:
         with self._write() as session:
             _row(session, deployment)
             session.add(row)
+            session.execute(
+                sa.delete(DriftReportRow).where(
+                    DriftReportRow.deployment == deployment,
+                    DriftReportRow.at < now - DRIFT_RETENTION_MS,
+                )
+            )
             session.flush()
             return rows.report_of(row)
 
