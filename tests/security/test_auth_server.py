@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from deploy_support import log_iris_model
 from shipyard.api import auth as api
 from shipyard.api import routes
 from shipyard.artifacts.local import LocalArtifactStore
@@ -21,6 +22,7 @@ from shipyard.domain.datasets import ManifestEntry
 from shipyard.domain.entities import RunInput
 from shipyard.errors import NotFound, PermissionDenied, Unauthenticated
 from shipyard.sdk._http_auth import HttpAuthClient
+from shipyard.sdk._http_deployments import HttpDeployments
 from shipyard.sdk._http_store import HttpRunStore
 from shipyard.server.app import create_app
 from shipyard.store.base import SearchQuery
@@ -273,3 +275,26 @@ def test_changes_are_audited_with_auth_off_too(tmp_path: Path) -> None:
     assert (record.actor, record.action) == ("local", "POST /api/v1/projects")
     assert store.verify_audit() == (len(store.list_audit()), [])
     store.close()
+
+
+def test_a_model_the_caller_cannot_see_cannot_be_deployed(hub: Hub, tmp_path: Path) -> None:
+    """Deploying (or rolling out) a model serves it to whoever can call the deployment, so the
+    caller needs READ on the model's project, not only WRITE on the deployment's."""
+    artifacts = LocalArtifactStore(tmp_path / "artifacts")
+    hub.sdk("ada").create_run("secret-project", name="owner")
+    hub.sdk("bob").create_run("bobs", name="owner")
+    log_iris_model(hub.store, artifacts, name="secret-clf", project="secret-project")
+    log_iris_model(hub.store, artifacts, name="bobs-clf", project="bobs")
+    bob = HttpDeployments(hub.sdk("bob"))
+    with pytest.raises(NotFound, match="model 'models:/secret-clf/1' not found"):
+        bob.create("steal", "models:/secret-clf/1", project="bobs")
+    with pytest.raises(NotFound, match="not found"):
+        hub.store.get_deployment("steal")
+    mine = bob.create("mine", "models:/bobs-clf/1")
+    with pytest.raises(NotFound, match="model 'models:/secret-clf/1' not found"):
+        bob.update("mine", "models:/secret-clf/1", canary_percent=50)
+    assert hub.store.get_deployment("mine").generation == mine.generation
+
+    hub.auth("ada").grant("secret-project", Role.VIEWER, user="bob")  # now bob may read it
+    canary = bob.update("mine", "models:/secret-clf/1", canary_percent=50)
+    assert canary.canary_uri == "models:/secret-clf/1"

@@ -5,8 +5,10 @@ The hub only records desired state; the deployment controller that ``shipyard se
 (:mod:`shipyard.serving.controller`) reconciles it with server processes on the hub machine.
 Access: the deployment's project decides (``READ`` to look and to run a drift check, ``WRITE`` to
 change). Creating one needs ``WRITE`` on the project it goes to, checked in the handler since the
-rule runs before the body is read. Changes are audited with their before and after versions;
-webhook URLs (which often hold a secret) are shown with their path hidden.
+rule runs before the body is read; creating or rolling out also needs ``READ`` on the project of
+the model it serves (a model the caller cannot see is "not found", as if it did not exist).
+Changes are audited with their before and after versions; webhook URLs (which often hold a
+secret) are shown with their path hidden.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from shipyard.api.deployments import (
 from shipyard.domain.serving import AlertRule, Deployment
 from shipyard.errors import NotFound, ShipyardError
 from shipyard.server._deps import errors, json_response
-from shipyard.server.access import CallerDep, Need, rule
+from shipyard.server.access import Caller, CallerDep, Need, rule
 from shipyard.server.audit import audit
 from shipyard.serving import monitoring, scrape
 from shipyard.serving.deployments import DeploymentManager, DeploymentStore, resolve_target
@@ -72,6 +74,18 @@ READ = [rule(Need.READ, project=deployment_project)]
 WRITE = [rule(Need.WRITE, project=deployment_project)]
 
 
+def _readable_model(store: DeploymentStore, caller: Caller, uri: str) -> str:
+    """The project of the model ``uri`` names; ``NotFound`` when the caller may not read it."""
+    project = resolve_target(store, uri).project
+    if not caller.sees(project):
+        raise NotFound(
+            f"model {uri!r} not found",
+            hint="check the URI (`shipyard models list`), and that you are a member of its project",
+        )
+    caller.require(project, Need.READ)
+    return project
+
+
 def _out(deployment: Deployment, status_code: int = 200) -> Response:
     return json_response(DeploymentOut.of(deployment), status_code=status_code)
 
@@ -100,8 +114,9 @@ def create_deployment(
     body: DeploymentCreate, request: Request, store: Store, caller: CallerDep
 ) -> Response:
     """Record a deployment."""
-    project = body.project or resolve_target(store, body.model_uri).project
+    project = body.project or _readable_model(store, caller, body.model_uri)
     caller.require(project, Need.WRITE)
+    _readable_model(store, caller, body.model_uri)
     deployment = DeploymentManager(store).create(
         body.name, body.model_uri, project=project, follow_alias=body.follow_alias,
         config=body.config, reference=body.reference, created_by=caller.user,
@@ -179,8 +194,11 @@ def _change(request: Request, name: str, action: str, store: DeploymentStore, do
     "to the stable one (then promote or roll back); without it (or 100) it replaces the stable "
     "version. A version that fails to load is reverted and never takes traffic.",
 )
-def rollout(name: str, body: RolloutRequest, request: Request, store: Store) -> Response:
+def rollout(
+    name: str, body: RolloutRequest, request: Request, store: Store, caller: CallerDep
+) -> Response:
     """Roll out a model."""
+    _readable_model(store, caller, body.model_uri)
     manager = DeploymentManager(store)
     return _change(
         request, name, "rollout", store,
