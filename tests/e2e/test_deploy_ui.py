@@ -171,6 +171,7 @@ def test_deployment_pages_show_status_and_charts(hub: Hub, watched: Watched) -> 
     row.locator("a.strong-link").click()
     expect(page.locator("#deployment-url")).to_have_text(hub.model_url)
     expect(page.locator("#deployment-versions")).to_contain_text("models:/iris-clf/1")
+    expect(page.locator("#deployment-runner")).to_contain_text("local:")
     expect(page.locator("#chart-requests")).to_have_attribute("data-drawn", "true")
     expect(page.locator("#events-table")).to_contain_text("switched")
     missing = page.goto(f"{hub.url}/deployments/missing")
