@@ -17,6 +17,7 @@ from shipyard.errors import NotFound
 from shipyard.settings import Settings
 from shipyard.store.factory import open_store
 from shipyard.store.sql.store import SqlRunStore
+from shipyard.workflows.engine import fail_lost_runs
 from shipyard.workflows.service import (
     WorkflowRunInfo,
     cancel_workflow,
@@ -203,3 +204,32 @@ def test_cancel_stops_running_jobs_and_starts_nothing_new(
     assert ended.status is WorkflowStatus.CANCELLED
     assert statuses(ended) == {"first": StepStatus.CANCELLED, "after": StepStatus.CANCELLED}
     assert store.get_run(ended.job("first").run_id or "").status.value == "KILLED"
+
+
+def test_an_engine_whose_run_was_declared_lost_stops_its_jobs(
+    tmp_path: Path, store: SqlRunStore, artifacts: ArtifactStore, settings: Settings
+) -> None:
+    """A run ended FAILED by the lost-runner sweep (its heartbeat looked stale) is never
+    resurrected: its engine, if it was only slow, stops its jobs like a cancelled one."""
+    path = tmp_path / "slow.yaml"
+    path.write_text(SLOW)
+    started = start_workflow(store, artifacts, path, settings=settings)
+    while not (tmp_path / "started").exists():
+        time.sleep(0.05)
+    assert fail_lost_runs(store, lost_after_s=0) == [started.id]
+    ended = wait_workflow(store, started.id, timeout=120)
+    assert ended.status is WorkflowStatus.FAILED
+    assert "its runner stopped" in ended.run.message
+    assert statuses(ended) == {"first": StepStatus.FAILED, "after": StepStatus.SKIPPED}
+    first = store.get_run(ended.job("first").run_id or "")
+    deadline = time.monotonic() + 60
+    while not first.status.is_terminal and time.monotonic() < deadline:
+        time.sleep(0.1)
+        first = store.get_run(first.id)
+    assert first.status.value == "KILLED"  # the engine cancelled the job it had started
+    time.sleep(1)  # the engine's own last word on the job does not rewrite it
+    assert store.list_workflow_jobs(started.id)[0].status is StepStatus.FAILED
+    retried = retry_workflow(store, artifacts, started.id, settings=settings)
+    assert retried.run.retry_of == started.id  # a lost run resumes like a failed one
+    cancel_workflow(store, retried.id)
+    wait_workflow(store, retried.id, timeout=120)

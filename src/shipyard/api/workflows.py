@@ -87,6 +87,7 @@ class WorkflowRunOut(WireModel):
     ended_at: int | None = None
     cancel_requested: bool = False
     retry_of: str | None = None
+    heartbeat_at: int | None = None
     jobs: list[WorkflowJobOut] = Field(default_factory=list)
 
     @classmethod

@@ -293,9 +293,11 @@ def _engine(state: CliState) -> Iterator[tuple[EngineStore, ArtifactStore]]:
         return
     from shipyard.artifacts.base import open_artifact_store
     from shipyard.store.sql.store import SqlRunStore
+    from shipyard.workflows.engine import fail_lost_runs
 
     store = SqlRunStore.from_uri(settings.store_uri, auto_create=True)
     try:
+        fail_lost_runs(store)  # no daemon watches an embedded store: whoever looks does
         yield store, open_artifact_store(settings.artifact_uri)
     finally:
         store.close()

@@ -153,6 +153,8 @@ class WorkflowRun:
     ended_at: int | None = None
     cancel_requested: bool = False
     retry_of: str | None = None
+    heartbeat_at: int | None = None
+    """When its engine last said it was alive (it does every ``HEARTBEAT_S`` while RUNNING)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,3 +105,12 @@ class WorkflowStore(Protocol):
         """The newest job ``job`` of workflow ``workflow`` in ``project`` that ran or was reused
         successfully (to tell what changed since)."""
         ...
+
+
+@runtime_checkable
+class LostRunReaper(Protocol):
+    """A store that can end workflow runs whose engine went silent (the SQL store)."""
+
+    def fail_lost_workflow_runs(self, silent_ms: int) -> list[str]:
+        """End ``FAILED`` the RUNNING runs without a heartbeat for ``silent_ms``; their ids."""
+        ...

@@ -82,7 +82,10 @@ class WorkflowStoreContract:
         self, workflows: WorkflowStore
     ) -> None:
         run = workflows.create_workflow_run(name="w", project="p", jobs=["a"])
-        assert workflows.set_workflow_status(run.id, WorkflowStatus.RUNNING).ended_at is None
+        assert run.heartbeat_at is None
+        running = workflows.set_workflow_status(run.id, WorkflowStatus.RUNNING)
+        assert running.ended_at is None
+        assert running.heartbeat_at is not None  # RUNNING again is the engine's heartbeat
         ended = workflows.set_workflow_status(run.id, WorkflowStatus.FAILED, message="job a")
         assert ended.status is WorkflowStatus.FAILED
         assert ended.message == "job a"

@@ -39,6 +39,9 @@ class RunContext:
     reuse: Mapping[str, WorkflowJob] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
     poll_s: float = 0.2
+    heartbeat_s: float = 30.0
+    """Seconds between the engine's heartbeats (``shipyard.workflows.engine.LOST_AFTER_S``)."""
+    beat_at: float = 0.0
 
     @property
     def project(self) -> str:

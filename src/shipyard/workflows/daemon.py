@@ -40,11 +40,14 @@ from shipyard.store.base import RunStore
 from shipyard.store.triggers import TriggerStore
 from shipyard.workflows import _checkout, events, schedule
 from shipyard.workflows._stores import EngineStore
+from shipyard.workflows.engine import fail_lost_runs
 from shipyard.workflows.spec import Workflow, load_workflow
 
 logger = logging.getLogger("shipyard.workflows.daemon")
 
 WORKFLOW_DIR = ".shipyard/workflows"
+REAP_EVERY_S = 30.0
+"""How often the daemon ends workflow runs whose runner went silent."""
 
 
 class Starter(Protocol):
@@ -121,6 +124,7 @@ class WorkflowDaemon:
         self.starter = starter or _EngineStarter(store, artifacts, executor, settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reaped_at = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -146,7 +150,11 @@ class WorkflowDaemon:
 
     # -- one round --------------------------------------------------------------------------
     def run_once(self) -> list[WorkflowRequest]:
-        """Fire due schedules, then handle every claimable request; return the finished ones."""
+        """End runs whose runner died, fire due schedules, then handle every claimable request;
+        return the finished ones."""
+        if time.monotonic() - self._reaped_at >= REAP_EVERY_S:
+            self._reaped_at = time.monotonic()
+            fail_lost_runs(self.store)
         schedule.fire_due(self.triggers, int(self.clock() * 1000))
         done = []
         while not self._stop.is_set():

@@ -2,7 +2,10 @@
 
 A job that fails (or is cancelled) makes its dependents ``SKIPPED``; other branches go on. The
 engine polls the store for a cancel request (``shipyard workflow cancel``, the hub) and then
-stops running jobs through their executor and starts nothing new. The workflow run ends
+stops running jobs through their executor and starts nothing new. While it runs it records a
+heartbeat every ``ctx.heartbeat_s`` seconds; a run silent for ``LOST_AFTER_S`` is ended
+``FAILED`` by :func:`fail_lost_runs` (its process died), and an engine that finds its run ended
+that way stops like a cancelled one. The workflow run ends
 ``SUCCEEDED`` when every job succeeded or was cached, ``CANCELLED`` when cancelled, else
 ``FAILED`` with the first failure's message.
 """
@@ -11,9 +14,11 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import time
 
 from shipyard.domain.workflows import StepStatus, WorkflowJob, WorkflowStatus
 from shipyard.errors import Conflict, ShipyardError
+from shipyard.store.workflows import LostRunReaper
 from shipyard.workflows._context import RunContext
 from shipyard.workflows._steps import run_step
 from shipyard.workflows.gates import run_gate, run_promote
@@ -21,6 +26,8 @@ from shipyard.workflows.spec import Step
 
 log = logging.getLogger(__name__)
 DEFAULT_PARALLEL = 4
+LOST_AFTER_S = 300.0
+"""A RUNNING workflow run whose engine sent no heartbeat for this long is taken as lost."""
 
 
 def execute(ctx: RunContext, *, parallel: int = DEFAULT_PARALLEL) -> WorkflowStatus:
@@ -29,6 +36,7 @@ def execute(ctx: RunContext, *, parallel: int = DEFAULT_PARALLEL) -> WorkflowSta
         ctx.store.set_workflow_status(ctx.run.id, WorkflowStatus.RUNNING)
     except Conflict:  # cancelled before it started
         return ctx.store.get_workflow_run(ctx.run.id).status
+    ctx.beat_at = time.monotonic()
     done: dict[str, WorkflowJob] = {}
     running: dict[cf.Future[WorkflowJob], str] = {}
     with cf.ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="wf") as pool:
@@ -106,8 +114,31 @@ def _settle_blocked(
 
 
 def _check_cancel(ctx: RunContext) -> None:
-    if not ctx.cancel.is_set() and ctx.store.get_workflow_run(ctx.run.id).cancel_requested:
+    """Stop on a cancel request, or when the run was ended meanwhile (declared lost); else send
+    the heartbeat when it is due."""
+    if ctx.cancel.is_set():
+        return
+    run = ctx.store.get_workflow_run(ctx.run.id)
+    if run.cancel_requested or run.status.is_terminal:
         ctx.cancel.set()
+        return
+    if time.monotonic() - ctx.beat_at >= ctx.heartbeat_s:
+        ctx.beat_at = time.monotonic()
+        try:
+            ctx.store.set_workflow_status(ctx.run.id, WorkflowStatus.RUNNING)
+        except Conflict:
+            ctx.cancel.set()
+
+
+def fail_lost_runs(store: object, lost_after_s: float = LOST_AFTER_S) -> list[str]:
+    """End the workflow runs whose engine went silent (see the module docstring); a store that
+    cannot (the HTTP client: the hub does it) ends none."""
+    if not isinstance(store, LostRunReaper):
+        return []
+    lost = store.fail_lost_workflow_runs(int(lost_after_s * 1000))
+    for run_id in lost:
+        log.warning("workflow run %s: its runner stopped; ended FAILED", run_id)
+    return lost
 
 
 def _finish(ctx: RunContext, done: dict[str, WorkflowJob]) -> WorkflowStatus:

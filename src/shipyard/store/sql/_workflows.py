@@ -108,7 +108,8 @@ class SqlWorkflowStore:
     def set_workflow_status(
         self, workflow_run_id: str, status: WorkflowStatus, *, message: str | None = None
     ) -> WorkflowRun:
-        """Move a workflow run to ``status``; ``Conflict`` when it has ended."""
+        """Move a workflow run to ``status``; ``Conflict`` when it has ended. Setting
+        ``RUNNING`` (again) records a heartbeat: its engine is alive."""
         status = WorkflowStatus(status)
         with self._write() as session:
             row = _get(session, workflow_run_id, lock=True)
@@ -118,11 +119,47 @@ class SqlWorkflowStore:
                     hint="retry it to run it again: shipyard workflow retry ID",
                 )
             row.status = status.value
+            if status is WorkflowStatus.RUNNING:
+                row.heartbeat_at = now_ms()
             if message is not None:
                 row.message = message[:MAX_TEXT]
             if status.is_terminal:
                 row.ended_at = now_ms()
             return workflow_run_of(row)
+
+    def fail_lost_workflow_runs(self, silent_ms: int) -> list[str]:
+        """End ``FAILED`` every RUNNING workflow run whose engine has sent no heartbeat for
+        ``silent_ms`` (its process died: killed, or its machine went down), with its
+        unfinished jobs; returns their ids. ``workflow retry`` resumes them."""
+        cutoff = now_ms() - silent_ms
+        stale = sa.or_(
+            WorkflowRunRow.heartbeat_at < cutoff,
+            sa.and_(WorkflowRunRow.heartbeat_at.is_(None), WorkflowRunRow.created_at < cutoff),
+        )
+        query = sa.select(WorkflowRunRow).where(
+            WorkflowRunRow.status == WorkflowStatus.RUNNING.value, stale
+        )
+        message = (
+            f"its runner stopped: no heartbeat for {silent_ms // 1000}s (the process that ran it "
+            "was killed or its machine went down); resume it with `shipyard workflow retry ID`"
+        )
+        with self._write() as session:
+            lost = list(session.scalars(query.with_for_update()))
+            for row in lost:
+                row.status = WorkflowStatus.FAILED.value
+                row.message = message
+                row.ended_at = now_ms()
+                for was, now in ((StepStatus.RUNNING, StepStatus.FAILED),
+                                 (StepStatus.PENDING, StepStatus.SKIPPED)):  # fmt: skip
+                    session.execute(
+                        sa.update(WorkflowJobRow)
+                        .where(
+                            WorkflowJobRow.workflow_run_id == row.id,
+                            WorkflowJobRow.status == was.value,
+                        )
+                        .values(status=now.value, message="its runner stopped", ended_at=now_ms())
+                    )
+            return [row.id for row in lost]
 
     def request_workflow_cancel(self, workflow_run_id: str) -> WorkflowRun:
         """Set ``cancel_requested``; a pending run ends ``CANCELLED`` at once."""
@@ -160,7 +197,9 @@ class SqlWorkflowStore:
         fingerprint: Mapping[str, Any] | None = None,
         attempt: int | None = None,
     ) -> WorkflowJob:
-        """Change the given fields of one job."""
+        """Change the given fields of one job. Once the job and its workflow run have both
+        ended, its status stays (an engine still busy with a run declared lost cannot rewrite
+        it)."""
         with self._write() as session:
             row = session.get(WorkflowJobRow, (workflow_run_id, name))
             if row is None:
@@ -168,7 +207,7 @@ class SqlWorkflowStore:
                     f"workflow run {workflow_run_id!r} has no job {name!r}",
                     hint="list its jobs: shipyard workflow show ID",
                 )
-            if status is not None:
+            if status is not None and not _settled(session, row):
                 _set_status(row, StepStatus(status))
             for field, value in (("run_id", run_id), ("cache_key", cache_key)):
                 if value is not None:
@@ -243,6 +282,7 @@ def workflow_run_of(row: WorkflowRunRow) -> WorkflowRun:
         ended_at=row.ended_at,
         cancel_requested=row.cancel_requested,
         retry_of=row.retry_of,
+        heartbeat_at=row.heartbeat_at,
     )
 
 
@@ -303,6 +343,16 @@ def _cancel_pending(session: Session, row: WorkflowRunRow) -> None:
     for job in jobs:
         if not StepStatus(job.status).is_terminal:
             job.status, job.ended_at = StepStatus.CANCELLED.value, now
+
+
+def _settled(session: Session, row: WorkflowJobRow) -> bool:
+    """Whether the job and its workflow run have both ended."""
+    if not StepStatus(row.status).is_terminal:
+        return False
+    run_status = session.scalar(
+        sa.select(WorkflowRunRow.status).where(WorkflowRunRow.id == row.workflow_run_id)
+    )
+    return run_status is not None and WorkflowStatus(run_status).is_terminal
 
 
 def _set_status(row: WorkflowJobRow, status: StepStatus) -> None:

@@ -23,7 +23,7 @@ from shipyard.store.sql.engine import create_engine, redact, translate_errors, w
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SCHEMA_REVISION = "0011"
+SCHEMA_REVISION = "0012"
 """The revision this code reads and writes (a test checks that it is the migrations' head)."""
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

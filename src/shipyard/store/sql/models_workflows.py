@@ -35,6 +35,7 @@ class WorkflowRunRow(Base):
     retry_of: Mapped[str | None] = mapped_column(ID, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    heartbeat_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class WorkflowJobRow(Base):
