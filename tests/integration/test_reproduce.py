@@ -336,7 +336,8 @@ def test_reproduce_in_the_recorded_environment(iris: Iris, tmp_path: Path) -> No
         "reproduce",
         iris.a.id,
         *args,
-        UV_OFFLINE="1",  # every recorded wheel is in uv's cache: this venv was made with uv
+        # uv reads the package index (the wheels themselves mostly come from its cache); offline
+        # it would need the index pages cached too, which only an earlier online resolve leaves
         PATH=f"{uv.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     assert done.returncode == 0, done.stdout + done.stderr
