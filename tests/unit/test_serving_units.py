@@ -16,6 +16,7 @@ from shipyard.errors import InvalidArgument
 from shipyard.serving import deployment_server, invocations, protocol
 from shipyard.serving.batching import Batcher, BatchingConfig, concat, split
 from shipyard.serving.predlog import PredictionLogger, PredLogConfig, read_predictions
+from shipyard.serving.runners import ProcessRunner, ServerRef
 from shipyard.serving.runtime import ModelSlot
 from shipyard.serving.serve import ServeConfig
 
@@ -282,3 +283,12 @@ def test_a_server_on_every_interface_advertises_a_reachable_address(
     assert deployment_server.advertised("0.0.0.0") == "node-7.internal"
     monkeypatch.delenv("SHIPYARD_ADVERTISE_HOST")
     assert deployment_server.advertised("0.0.0.0") not in ("", "0.0.0.0")
+
+
+def test_a_local_controller_leaves_a_hub_job_to_its_liveness_check() -> None:
+    """An embedded controller cannot ask the hub's executor about its job: it must not start a
+    second server next to one that may still answer."""
+    runner = ProcessRunner()
+    assert runner.running(ServerRef(job="local:0193a5c1f2e04b7d9c1e2f3a4b5c6d7e"))
+    assert not runner.running(ServerRef())
+    assert not runner.running(ServerRef(pid=2**22 + 1))  # no such process

@@ -68,7 +68,11 @@ class ProcessRunner:
         return ServerRef(pid=_process.start(folder, self.python) or None)
 
     def running(self, ref: ServerRef) -> bool:
-        """Whether the process is one of our servers and runs."""
+        """Whether the process is one of our servers and runs. A server that a hub started as
+        an executor job counts as running: only its liveness check (the URL) can tell, and a
+        second server must not be started next to it."""
+        if ref.job:
+            return True
         return bool(ref.pid) and _process.is_server(ref.pid or 0)
 
     def stop(self, ref: ServerRef) -> None:

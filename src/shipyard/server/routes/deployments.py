@@ -114,9 +114,9 @@ def create_deployment(
     body: DeploymentCreate, request: Request, store: Store, caller: CallerDep
 ) -> Response:
     """Record a deployment."""
-    project = body.project or _readable_model(store, caller, body.model_uri)
+    model_project = _readable_model(store, caller, body.model_uri)
+    project = body.project or model_project
     caller.require(project, Need.WRITE)
-    _readable_model(store, caller, body.model_uri)
     deployment = DeploymentManager(store).create(
         body.name, body.model_uri, project=project, follow_alias=body.follow_alias,
         config=body.config, reference=body.reference, created_by=caller.user,
